@@ -1,0 +1,156 @@
+"""`robustbench-ft`: a thin face over the library, one call per verb.
+
+    run            plan methods x seeds on a benchmark, run them inline, print the table
+    list           methods and benchmarks
+    report         tables (md, tex, csv) and figures from a results folder
+    pretrain-tiny  re-create the shipped tiny CLIP
+    model-card     measure the tiny CLIP's zero-shot accuracy and write its card numbers
+    samples        a grid of sample images per domain of the embedded world
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import ConfigError
+from .registry import UnknownNameError
+
+DEFAULT_RESULTS = Path("results")
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .data.benchmark import load_benchmark
+    from .grid import run_inline
+    from .plan import plan_grid
+    from .report.collect import collect
+    from .report.tables import build_table, to_markdown
+
+    bench = load_benchmark(args.dataset)
+    overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
+                                   "eval_every": args.eval_every, "model": args.model,
+                                   "pretrained": args.pretrained}.items() if v is not None}
+    if args.steps is not None and args.eval_every is None:
+        overrides["eval_every"] = max(1, args.steps // 5)
+    seeds = [int(s) for s in _csv(args.seeds)]
+    specs = plan_grid(_csv(args.methods), seeds, bench.name, bench.train_defaults, overrides)
+    outcome = run_inline(specs, args.results)
+    requested = {s.digest() for s in specs if s.digest() in outcome.results}
+    frame = collect(args.results).frame
+    frame = frame[frame["run"].isin(requested)]
+    if len(frame):
+        print(f"\n{bench.name}: accuracy (%), mean ± std over seeds {seeds}\n")
+        print(to_markdown(build_table(frame, ["acc"])))
+    for key, reason in outcome.failures.items():
+        print(f"FAILED {key}: {reason}", file=sys.stderr)
+    return 1 if outcome.failures else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .config import preset_names
+    from .methods.base import METHODS
+    from .methods import catalogue  # noqa: F401
+    from .plan import method_preset
+
+    print("methods:")
+    for name in METHODS.names():
+        print(f"  {name:10s} {METHODS.get(name).description}")
+    print("  (compose a post-hoc method onto a fine-tuned one: lipsum+wise, lpft+wise)")
+    print("method presets:", ", ".join(preset_names("methods")))
+    print("benchmarks:")
+    from .data.benchmark import load_benchmark
+    for name in preset_names("benchmarks"):
+        b = load_benchmark(name)
+        print(f"  {name:10s} {len(b.classes)} classes; ID {b.id_split}; OOD {', '.join(b.ood_splits)}")
+    del method_preset
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from .pretrain_tiny import PretrainConfig, pretrain
+    config = PretrainConfig(steps=args.steps, seed=args.seed)
+    pretrain(config, Path(args.out) if args.out else None)
+    return 0
+
+
+def cmd_model_card(args: argparse.Namespace) -> int:
+    from .model_card import measure_card
+    card = measure_card(args.dataset, write=not args.dry_run)
+    for split, acc in card["zeroshot_test_accuracy"].items():
+        print(f"{split:10s} {100 * acc:5.1f}")
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from .data.samples import sample_grid
+    path = sample_grid(Path(args.out), per_domain=args.per_domain, scale=args.scale)
+    print(path)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report.render import write_report
+    written = write_report(Path(args.results), Path(args.out), formats=_csv(args.format),
+                           plots=args.plots, alpha=args.alpha)
+    for path in written:
+        print(path)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="robustbench-ft", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run methods x seeds on a benchmark and print the table")
+    run.add_argument("--methods", default="zeroshot,ft,lpft,lipsum,wise")
+    run.add_argument("--dataset", default="embedded", help="benchmark name or YAML path")
+    run.add_argument("--seeds", default="0")
+    run.add_argument("--steps", type=int)
+    run.add_argument("--lr", type=float)
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--eval-every", type=int)
+    run.add_argument("--model", help="open_clip model name (default: the benchmark's / tiny-clip)")
+    run.add_argument("--pretrained", help="tag or local weights file for --model")
+    run.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    run.set_defaults(func=cmd_run)
+    sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)
+    rep = sub.add_parser("report", help="tables and figures from a results folder")
+    rep.add_argument("--results", default=str(DEFAULT_RESULTS))
+    rep.add_argument("--out", default="report")
+    rep.add_argument("--format", default="md,tex,csv")
+    rep.add_argument("--plots", action="store_true")
+    rep.add_argument("--alpha", type=float, default=0.5, help="WiSE alpha shown in the tables")
+    rep.set_defaults(func=cmd_report)
+    pre = sub.add_parser("pretrain-tiny", help="re-create the shipped tiny CLIP")
+    pre.add_argument("--steps", type=int, default=4000)
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--out", help="folder for the weights (default: into the package)")
+    pre.set_defaults(func=cmd_pretrain)
+    card = sub.add_parser("model-card", help="zero-shot accuracy of the tiny CLIP per domain")
+    card.add_argument("--dataset", default="embedded")
+    card.add_argument("--dry-run", action="store_true", help="print, do not write the card file")
+    card.set_defaults(func=cmd_model_card)
+    samples = sub.add_parser("samples", help="sample image grid of the embedded world")
+    samples.add_argument("--out", default="docs/samples.png")
+    samples.add_argument("--per-domain", type=int, default=12)
+    samples.add_argument("--scale", type=int, default=3)
+    samples.set_defaults(func=cmd_samples)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, UnknownNameError) as err:
+        print(f"robustbench-ft: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Run one spec end to end: set up, train (if the method trains), evaluate variants, record.
+
+Idempotent: a spec whose result.json exists is returned as is. A failure is written to the run's
+own error.json with its reason and re-raised as RunFailed; no other run's files are touched.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from . import records
+from .evaluate import evaluate, val_accuracy
+from .methods.base import RunContext, build_method
+from .spec import RunSpec
+from .train import train
+from .util import log
+from .workbench import open_workbench
+
+
+class RunFailed(RuntimeError):
+    """A run stopped with an error; its folder holds error.json with the reason."""
+
+
+def execute(spec: RunSpec, results_root: Path, device: torch.device | None = None) -> dict[str, Any]:
+    """The result record of `spec`, computing it unless it is already on disk."""
+    if records.is_done(results_root, spec):
+        return records.read_result(results_root, spec)
+    folder = records.start(results_root, spec)
+    try:
+        result = _compute(spec, Path(results_root), folder, device)
+    except Exception as err:  # record every failure, whatever raised it
+        reason = f"{type(err).__name__}: {err}"
+        records.write_error(folder, reason, traceback.format_exc())
+        raise RunFailed(f"run {spec.method} seed {spec.seed} ({folder}) failed: {reason}") from err
+    records.write_result(folder, result)
+    return result
+
+
+def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | None) -> dict[str, Any]:
+    started = time.time()
+    torch.manual_seed(spec.seed)
+    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained, device)
+    method = build_method(spec)
+    ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(10_000 + spec.seed))
+    model = bench.fresh_classifier()
+    method.setup(model, ctx)
+    summary = None
+    if method.trains:
+        summary = train(model, method, ctx, records.MetricsLog(folder / "metrics.jsonl"))
+        records.save_checkpoint(folder, model.state_dict())
+    entries = []
+    for variant, candidate in method.variants(model, ctx):
+        entries.append({**variant, "val_acc": val_accuracy(candidate, bench),
+                        "splits": evaluate(candidate, bench)})
+    log(f"{spec.method} seed {spec.seed}: done in {time.time() - started:.0f}s -> {folder}")
+    return {
+        "run": spec.digest(),
+        "spec": spec.to_dict(),
+        "id_split": bench.benchmark.id_split,
+        "ood_splits": bench.benchmark.ood_splits,
+        "train": None if summary is None else vars(summary),
+        "records": entries,
+        "seconds": round(time.time() - started, 2),
+    }

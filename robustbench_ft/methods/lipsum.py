@@ -1,0 +1,43 @@
+"""Lipsum-FT (Nam, Heo, Lee, ICLR 2024): fine-tuning regularised with random-text guidance.
+
+Every step draws M random texts (L uniform token ids between SOT and EOT) shared by the batch,
+encodes them with the frozen text encoder, and penalises how far the fine-tuned image features'
+energies s<f(x), g(t)> move from those of the frozen zero-shot image encoder on the same
+augmented batch:  R = mean_x sum_m (v_m(x; theta) - v_m(x; theta_0))^2 / (2M).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..models.tokenizers import random_token_sequences
+from .base import METHODS, Batch, RunContext
+from .finetune import FineTune
+
+
+def lipsum_regulariser(features: torch.Tensor, reference_features: torch.Tensor,
+                       text_features: torch.Tensor, scale: float) -> torch.Tensor:
+    """R(theta) for normalised image features (B, D), reference features and text features (M, D)."""
+    text = text_features.float()
+    v = scale * features.float() @ text.T
+    v0 = scale * reference_features.float() @ text.T
+    return (v - v0).pow(2).sum(-1).mean() / (2 * text.shape[0])
+
+
+@METHODS.register("lipsum")
+class LipsumFT(FineTune):
+    name = "lipsum"
+    description = "FT + random-text energy regulariser against the zero-shot model (lambda=1, M=80, L=8)"
+
+    def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
+        terms = super().loss_terms(batch, ctx)
+        bench = ctx.bench
+        tokens = random_token_sequences(bench.clip.tokenizer, int(self.spec.hparam("num_texts", 80)),
+                                        int(self.spec.hparam("text_length", 8)), ctx.generator,
+                                        bench.clip.context_length)
+        text_features = bench.encode_texts(tokens)
+        with torch.no_grad():
+            reference = bench.zeroshot.features(batch.inputs)
+        reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)
+        terms["lipsum"] = float(self.spec.hparam("lam", 1.0)) * reg
+        return terms

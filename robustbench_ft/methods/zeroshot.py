@@ -1,0 +1,19 @@
+"""Zero-shot: the pretrained image encoder with the prompt-ensemble head; nothing trains."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from ..models.classifier import ImageClassifier
+from .base import METHODS, Method, RunContext
+
+
+@METHODS.register("zeroshot")
+class ZeroShot(Method):
+    name = "zeroshot"
+    trains = False
+    description = "pretrained CLIP with the zero-shot head built from prompt templates"
+
+    def variants(self, model: ImageClassifier, ctx: RunContext
+                 ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
+        yield {}, ctx.bench.zeroshot

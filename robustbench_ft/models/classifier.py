@@ -1,0 +1,59 @@
+"""The fine-tuned object: CLIP's image encoder plus a linear head, logits = s * f(x) W^T.
+
+The head W starts as the zero-shot head (normalised class-prompt embeddings) and s is the
+pretrained model's logit scale, held fixed, exactly as in Lipsum-FT and WiSE-FT. The text tower is
+not part of the classifier; regularisers that need it get the frozen CLIP from the run context.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ImageClassifier(nn.Module):
+    """Image encoder + head; forward returns (logits, normalised features)."""
+
+    def __init__(self, visual: nn.Module, head: torch.Tensor, logit_scale: float) -> None:
+        super().__init__()
+        self.visual = visual
+        self.head = nn.Parameter(head.detach().clone())
+        self.register_buffer("logit_scale", torch.tensor(float(logit_scale)), persistent=True)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.visual(images), dim=-1)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.features(images)
+        return self.logit_scale * features @ self.head.T.to(features.dtype), features
+
+    def frozen_copy(self) -> "ImageClassifier":
+        """A detached deep copy in eval mode with gradients off (the theta_0 reference)."""
+        twin = copy.deepcopy(self).eval()
+        for p in twin.parameters():
+            p.requires_grad_(False)
+        return twin
+
+
+@torch.no_grad()
+def zeroshot_head(clip: nn.Module, tokenizer, prompts_per_class: list[list[str]],
+                  device: torch.device | str = "cpu") -> torch.Tensor:
+    """(K, D) head: per class, normalise each prompt embedding, average, normalise again."""
+    rows = []
+    for prompts in prompts_per_class:
+        tokens = tokenizer(prompts).to(device)
+        embeddings = F.normalize(clip.encode_text(tokens).float(), dim=-1)
+        rows.append(F.normalize(embeddings.mean(0), dim=-1))
+    return torch.stack(rows)
+
+
+def interpolate_state(start: dict[str, torch.Tensor], end: dict[str, torch.Tensor], alpha: float
+                      ) -> dict[str, torch.Tensor]:
+    """(1 - alpha) * start + alpha * end for every floating tensor; others are taken from end."""
+    if start.keys() != end.keys():
+        raise ValueError(f"state dicts differ in keys: {sorted(set(start) ^ set(end))[:5]}")
+    return {k: ((1 - alpha) * start[k] + alpha * end[k]) if end[k].is_floating_point() else end[k]
+            for k in end}

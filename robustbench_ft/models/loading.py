@@ -1,0 +1,127 @@
+"""One entry point that loads any CLIP: real open_clip models and the shipped tiny one alike.
+
+`load_clip(name, pretrained)` follows open_clip's convention: `pretrained` is a tag or a local
+state_dict file. The tiny CLIP is an ordinary open_clip config registered from package data, its
+tag "embedded" names the weights file shipped inside the package, so nothing is ever downloaded
+for it. Only its tokenizer differs (a word vocabulary, see tokenizers.py).
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import open_clip
+import torch
+from torch import nn
+
+from .tokenizers import Tokenizer, WordTokenizer
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+EMBEDDED_TAG = "embedded"
+
+
+class ModelLoadError(RuntimeError):
+    """A model could not be built or its weights could not be read."""
+
+
+@dataclass
+class ClipBundle:
+    """A CLIP model with what the harness needs beside it: tokenizer and input format."""
+
+    name: str
+    pretrained: str | None
+    model: nn.Module
+    tokenizer: Tokenizer
+    image_size: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @property
+    def context_length(self) -> int:
+        return int(self.model.context_length)
+
+
+def _package_dir(sub: str) -> Path:
+    return Path(str(resources.files("robustbench_ft.models") / sub))
+
+
+def embedded_models() -> dict[str, Path]:
+    """Embedded model names and their config files (models/configs/*.json)."""
+    return {p.stem: p for p in sorted(_package_dir("configs").glob("*.json"))}
+
+
+def embedded_weights_path(name: str) -> Path:
+    return _package_dir("weights") / f"{name}.pt"
+
+
+def embedded_vocab_path(name: str) -> Path:
+    return _package_dir("vocab") / f"{name}.json"
+
+
+_registered = False
+
+
+def _register_embedded_configs() -> None:
+    global _registered
+    if not _registered:
+        open_clip.add_model_config(_package_dir("configs"))
+        _registered = True
+
+
+def _resolve_weights(name: str, pretrained: str | None) -> str | None:
+    if pretrained is None or pretrained == "":
+        return None
+    if name in embedded_models() and pretrained == EMBEDDED_TAG:
+        path = embedded_weights_path(name)
+        if not path.is_file():
+            raise ModelLoadError(
+                f"the shipped weights of {name!r} are missing: expected {path}. Reinstall the "
+                f"package or rebuild them with `robustbench-ft pretrain-tiny`.")
+        return str(path)
+    looks_like_path = any(s in pretrained for s in ("/", "\\")) or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
+    if looks_like_path and not Path(pretrained).is_file():
+        raise ModelLoadError(f"weights file {pretrained!r} for model {name!r} does not exist")
+    return pretrained
+
+
+def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | torch.device = "cpu"
+              ) -> ClipBundle:
+    """Build `name` and load `pretrained` (tag, local state_dict file, or None for random init)."""
+    _register_embedded_configs()
+    if name not in open_clip.list_models() and not name.startswith(("hf-hub:", "local-dir:")):
+        raise ModelLoadError(f"unknown model {name!r}; embedded: {sorted(embedded_models())}, "
+                             f"open_clip knows {len(open_clip.list_models())} (open_clip.list_models())")
+    weights = _resolve_weights(name, pretrained)
+    try:
+        model = open_clip.create_model(name, pretrained=weights, device=device)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError) as err:
+        raise ModelLoadError(f"could not load weights {weights!r} into model {name!r}: the file is "
+                             f"corrupt or holds another architecture ({type(err).__name__}: "
+                             f"{str(err)[:300]})") from err
+    model.eval()
+    return ClipBundle(name=name, pretrained=pretrained, model=model, tokenizer=_tokenizer(name),
+                      image_size=_image_size(model), **_mean_std(model))
+
+
+def _tokenizer(name: str) -> Tokenizer:
+    if name in embedded_models():
+        vocab = embedded_vocab_path(name)
+        if not vocab.is_file():
+            raise ModelLoadError(f"the vocabulary of {name!r} is missing: expected {vocab}")
+        return WordTokenizer.from_file(vocab)
+    return open_clip.get_tokenizer(name)
+
+
+def _image_size(model: nn.Module) -> int:
+    size = getattr(model.visual, "image_size", 224)
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
+def _mean_std(model: nn.Module) -> dict[str, tuple[float, ...]]:
+    cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+    return {"mean": tuple(cfg.get("mean", OPENAI_MEAN)), "std": tuple(cfg.get("std", OPENAI_STD))}

@@ -1,0 +1,1 @@
+"""Records -> tidy frame -> tables and figures. Never imports torch, the trainer or the models."""
