@@ -38,7 +38,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.eval_every is None:
         overrides["eval_every"] = max(1, args.steps // 5)
     seeds = [int(s) for s in _csv(args.seeds)]
-    specs = plan_grid(_csv(args.methods), seeds, bench.name, bench.train_defaults, overrides)
+    specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, overrides)
     outcome = run_inline(specs, args.results)
     requested = {s.digest() for s in specs if s.digest() in outcome.results}
     frame = collect(args.results).frame

@@ -38,7 +38,7 @@ def execute(spec: RunSpec, results_root: Path, device: torch.device | None = Non
         records.write_error(folder, reason, traceback.format_exc())
         raise RunFailed(f"run {spec.method} seed {spec.seed} ({folder}) failed: {reason}") from err
     records.write_result(folder, result)
-    return result
+    return records.read_result(results_root, spec)
 
 
 def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | None) -> dict[str, Any]:

@@ -29,8 +29,13 @@ class MissingRunError(FileNotFoundError):
     """A run another run depends on has not finished."""
 
 
+def benchmark_key(benchmark: str) -> str:
+    """Folder name of a benchmark given by preset name or by YAML path (its file stem)."""
+    return Path(benchmark).stem if benchmark.endswith((".yaml", ".yml")) else benchmark
+
+
 def run_dir(root: Path, spec: RunSpec) -> Path:
-    return Path(root) / spec.benchmark / spec.method / spec.digest()
+    return Path(root) / benchmark_key(spec.benchmark) / spec.method / spec.digest()
 
 
 def is_done(root: Path, spec: RunSpec) -> bool:

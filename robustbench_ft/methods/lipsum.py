@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from ..models.classifier import ImageClassifier
 from ..models.tokenizers import random_token_sequences
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune
@@ -29,6 +30,11 @@ class LipsumFT(FineTune):
     name = "lipsum"
     description = "FT + random-text energy regulariser against the zero-shot model (lambda=1, M=80, L=8)"
 
+    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
+        # theta_0, frozen. It runs in the tuned model's mode (CLIP has no dropout) so both forwards
+        # take the same attention kernels and R is exactly 0 while theta == theta_0.
+        self.reference = ctx.bench.zeroshot.frozen_copy().train(model.training)
+
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
         bench = ctx.bench
@@ -37,7 +43,7 @@ class LipsumFT(FineTune):
                                         bench.clip.context_length)
         text_features = bench.encode_texts(tokens)
         with torch.no_grad():
-            reference = bench.zeroshot.features(batch.inputs)
+            reference = self.reference.features(batch.inputs)
         reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)
         terms["lipsum"] = float(self.spec.hparam("lam", 1.0)) * reg
         return terms

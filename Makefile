@@ -1,0 +1,28 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   creates .venv, installs everything, runs the embedded default grid, writes the report
+#   make test   creates .venv, installs everything, runs the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install clean
+
+$(BIN)/robustbench-ft: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/robustbench-ft
+
+demo: install
+	$(BIN)/robustbench-ft run --results results
+	$(BIN)/robustbench-ft report --results results --out results/report --plots
+
+# pytest exits 5 when it collected no test: that is a failure here, not a pass.
+test: install
+	$(BIN)/python -m pytest -q; code=$$?; \
+	if [ $$code -eq 5 ]; then echo "pytest ran no tests" >&2; exit 1; fi; exit $$code
+
+clean:
+	rm -rf $(VENV) results/*/ report

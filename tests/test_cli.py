@@ -1,0 +1,47 @@
+"""The command line: listing, bad input with clear errors, and an end-to-end run."""
+
+from __future__ import annotations
+
+import pytest
+
+from robustbench_ft.cli import main
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("zeroshot", "lp", "ft", "lpft", "lipsum", "wise", "embedded"):
+        assert name in out
+
+
+def test_unknown_method_is_a_clear_error(capsys, tmp_path):
+    assert main(["run", "--methods", "nope", "--results", str(tmp_path)]) == 2
+    assert "unknown method 'nope'" in capsys.readouterr().err
+
+
+def test_unknown_benchmark_is_a_clear_error(capsys, tmp_path):
+    assert main(["run", "--dataset", "imagenet-typo", "--results", str(tmp_path)]) == 2
+    assert "unknown benchmark 'imagenet-typo'" in capsys.readouterr().err
+
+
+def test_invalid_yaml_names_file_and_line(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nclasses: [a, b\n")
+    assert main(["run", "--dataset", str(bad), "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "invalid YAML" in err and "bad.yaml:" in err
+
+
+def test_benchmark_missing_keys_is_a_clear_error(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nfamily: synthetic\n")
+    assert main(["run", "--dataset", str(bad), "--results", str(tmp_path)]) == 2
+    assert "missing required key 'classes'" in capsys.readouterr().err
+
+
+def test_run_prints_a_table(mini_benchmark, tmp_path, capsys):
+    code = main(["run", "--methods", "zeroshot,ft,wise", "--dataset", mini_benchmark,
+                 "--steps", "2", "--results", str(tmp_path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| Zero-shot |" in out and "| FT |" in out and "WiSE-FT (α=0.5)" in out

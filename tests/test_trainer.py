@@ -1,0 +1,85 @@
+"""The shared trainer and the run records: schedule, logging, selection, failures, idempotence."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from robustbench_ft import records
+from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.execute import RunFailed, execute
+from robustbench_ft.methods.finetune import FineTune
+from robustbench_ft.plan import make_spec
+from robustbench_ft.train import lr_factor
+
+
+def spec_for(method: str, bench: str, **overrides):
+    return make_spec(method, load_benchmark(bench).train_defaults, bench, 0, overrides)
+
+
+def test_lr_schedule_warms_up_linearly_then_decays_by_cosine():
+    assert lr_factor(0, 100, 0.1) == 0.0
+    assert lr_factor(5, 100, 0.1) == pytest.approx(0.5)
+    assert lr_factor(10, 100, 0.1) == pytest.approx(1.0)
+    assert lr_factor(55, 100, 0.1) == pytest.approx(0.5)
+    assert lr_factor(100, 100, 0.1) == pytest.approx(0.0)
+    assert lr_factor(50, 100, 0.1, "constant") == 1.0
+
+
+def test_run_folder_holds_spec_log_checkpoint_and_result(mini_benchmark, tmp_path):
+    spec = spec_for("ft", mini_benchmark, warmup_frac=0.5)
+    result = execute(spec, tmp_path)
+    folder = records.run_dir(tmp_path, spec)
+    assert folder == tmp_path / "mini" / "ft" / spec.digest()
+    assert {p.name for p in folder.iterdir()} == {"spec.yaml", "metrics.jsonl", "checkpoint.pt", "result.json"}
+    rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert [("val_acc" in r) for r in rows] == [False, True, False, True]
+    assert [r["lr"] for r in rows] == pytest.approx([0.0, 1.5e-4, 3e-4, 1.5e-4])
+    assert all(r["loss"] > 0 and r["ce"] == r["loss"] for r in rows)
+    best = max(r["val_acc"] for r in rows if "val_acc" in r)
+    assert result["train"]["best_val_acc"] == best
+    assert result["records"][0]["val_acc"] == pytest.approx(best)  # the selected checkpoint
+    record = result["records"][0]
+    assert set(record["splits"]) == {"photo", "sketch", "painting", "clipart", "quickdraw", "infograph"}
+
+
+def test_finished_runs_are_not_recomputed(mini_benchmark, tmp_path):
+    spec = spec_for("zeroshot", mini_benchmark)
+    first = execute(spec, tmp_path)
+    stamp = (records.run_dir(tmp_path, spec) / "result.json").stat().st_mtime_ns
+    assert execute(spec, tmp_path) == first
+    assert (records.run_dir(tmp_path, spec) / "result.json").stat().st_mtime_ns == stamp
+
+
+def test_nan_loss_fails_the_run_with_a_reason_and_spares_other_runs(mini_benchmark, tmp_path, monkeypatch):
+    good = spec_for("zeroshot", mini_benchmark)
+    execute(good, tmp_path)
+    before = {p: p.read_bytes() for p in records.run_dir(tmp_path, good).iterdir()}
+
+    def nan_loss(self, batch, ctx):
+        return {"ce": batch.logits.sum() * float("nan")}
+
+    monkeypatch.setattr(FineTune, "loss_terms", nan_loss)
+    bad = spec_for("ft", mini_benchmark)
+    with pytest.raises(RunFailed, match="non-finite loss"):
+        execute(bad, tmp_path)
+    folder = records.run_dir(tmp_path, bad)
+    error = json.loads((folder / "error.json").read_text())
+    assert "NonFiniteLossError" in error["reason"] and "step 0" in error["reason"]
+    assert not (folder / "result.json").exists()
+    assert {p: p.read_bytes() for p in records.run_dir(tmp_path, good).iterdir()} == before
+
+
+def test_selection_last_keeps_final_weights(mini_benchmark, tmp_path):
+    spec = spec_for("ft", mini_benchmark, selection="last", steps=3, eval_every=1, lr=1e-3)
+    result = execute(spec, tmp_path)
+    assert result["train"]["best_step"] == 3
+
+
+def test_gradient_accumulation_and_clipping_run(mini_benchmark, tmp_path):
+    spec = spec_for("ft", mini_benchmark, steps=2, accum_steps=2, grad_clip=1.0, batch_size=8)
+    result = execute(spec, tmp_path)
+    assert result["train"]["steps"] == 2
