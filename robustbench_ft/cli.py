@@ -6,6 +6,7 @@
     pretrain-tiny  re-create the shipped tiny CLIP
     model-card     measure the tiny CLIP's zero-shot accuracy and write its card numbers
     samples        a grid of sample images per domain of the embedded world
+    bench          performance tables (report pipeline, training step time)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .config import ConfigError
+from .errors import ModelLoadError
 from .registry import UnknownNameError
 
 DEFAULT_RESULTS = Path("results")
@@ -55,7 +57,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .config import preset_names
     from .methods.base import METHODS
     from .methods import catalogue  # noqa: F401
-    from .plan import method_preset
 
     print("methods:")
     for name in METHODS.names():
@@ -67,7 +68,6 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in preset_names("benchmarks"):
         b = load_benchmark(name)
         print(f"  {name:10s} {len(b.classes)} classes; ID {b.id_split}; OOD {', '.join(b.ood_splits)}")
-    del method_preset
     return 0
 
 
@@ -99,6 +99,15 @@ def cmd_report(args: argparse.Namespace) -> int:
                            plots=args.plots, alpha=args.alpha)
     for path in written:
         print(path)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_report, bench_train, print_table
+    if args.what == "report":
+        print_table(f"report pipeline on {args.records} synthetic records", bench_report(args.records))
+    else:
+        print_table(f"training step time on {args.dataset}", bench_train(args.dataset, args.steps))
     return 0
 
 
@@ -140,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--per-domain", type=int, default=12)
     samples.add_argument("--scale", type=int, default=3)
     samples.set_defaults(func=cmd_samples)
+    bench = sub.add_parser("bench", help="performance measurements, printed as a table")
+    bench.add_argument("what", choices=["report", "train"])
+    bench.add_argument("--records", type=int, default=10_000)
+    bench.add_argument("--dataset", default="embedded")
+    bench.add_argument("--steps", type=int, default=30)
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
@@ -147,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, UnknownNameError) as err:
+    except (ConfigError, UnknownNameError, ModelLoadError, FileNotFoundError) as err:
         print(f"robustbench-ft: error: {err}", file=sys.stderr)
         return 2
 

@@ -105,11 +105,3 @@ class RunSpec:
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=True)
-
-    @property
-    def training_fields(self) -> tuple[str, ...]:
-        return TRAINING_FIELDS
-
-
-TRAINING_FIELDS: tuple[str, ...] = tuple(
-    f.name for f in fields(RunSpec) if f.name not in ("benchmark", "method", "hparams"))

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.classifier import ImageClassifier
+from ..records import load_checkpoint
 from ..registry import Registry
 from ..spec import RunSpec
 from ..workbench import Workbench
@@ -46,7 +47,6 @@ class RunContext:
 
     def checkpoint_of(self, spec: RunSpec) -> dict[str, torch.Tensor]:
         """The selected state_dict of a finished run this run depends on."""
-        from ..records import load_checkpoint  # records imports methods' specs only lazily
         return load_checkpoint(self.results_root, spec, map_location=self.bench.device)
 
 

@@ -18,15 +18,14 @@ import open_clip
 import torch
 from torch import nn
 
+from ..errors import ModelLoadError
 from .tokenizers import Tokenizer, WordTokenizer
+
+__all__ = ["ClipBundle", "ModelLoadError", "load_clip", "embedded_models"]
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 EMBEDDED_TAG = "embedded"
-
-
-class ModelLoadError(RuntimeError):
-    """A model could not be built or its weights could not be read."""
 
 
 @dataclass

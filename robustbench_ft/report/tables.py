@@ -28,6 +28,7 @@ METHOD_LABELS = {"zeroshot": "Zero-shot", "lp": "LP", "ft": "FT", "lpft": "LP-FT
                  "lpft+wise": "LP-FT + WiSE"}
 METHOD_ORDER = ["zeroshot", "lp", "ft", "lpft", "lipsum"]
 MEAN_OOD = "OOD mean"
+DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
 
 
 def method_label(method: str) -> str:
@@ -89,6 +90,8 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5, tit
     splits = id_splits + ood
     columns = [*splits, MEAN_OOD] if ood else splits
     rows, cells, row_metric = [], {}, {}
+    if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
+        frame = frame[frame["method"] != "zeroshot"]
     selected = _select_rows(frame, alpha)
     for metric in metrics:
         for label, part in selected:
@@ -151,7 +154,7 @@ def to_latex(table: Table) -> str:
     for row in table.rows:
         cells = []
         for column in table.columns:
-            text = _tex_escape(cell_text(table, row, column, pm=r" $\pm$ "))
+            text = _tex_escape(cell_text(table, row, column, pm=" PLUSMINUS ")).replace("PLUSMINUS", r"$\pm$")
             cells.append(rf"\textbf{{{text}}}" if (row, column) in table.bold else text)
         lines.append(_tex_escape(row) + " & " + " & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]

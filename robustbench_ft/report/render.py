@@ -1,0 +1,53 @@
+"""`robustbench-ft report`: collect records, write tables per metric family and figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..util import atomic_write_text
+from .claims import check_claims, claims_markdown
+from .collect import collect
+from .figures import write_figures
+from .tables import FAMILIES, build_table, to_csv, to_latex, to_markdown
+
+RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
+
+
+def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
+                 plots: bool = False, alpha: float = 0.5, echo: bool = True) -> list[Path]:
+    """Write <out>/<benchmark>/<family>.<fmt>, claims.md (+ records.csv, figures); returns the paths."""
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown:
+        raise ValueError(f"unknown formats {unknown}; known: {sorted(RENDERERS)}")
+    collection = collect(results)
+    for folder, why in collection.skipped:
+        print(f"skipped {folder}: {why}", file=sys.stderr)
+    frame = collection.frame
+    if frame.empty:
+        raise FileNotFoundError(f"no finished runs under {results}")
+    written: list[Path] = []
+    if "csv" in formats:
+        path = out / "records.csv"
+        atomic_write_text(path, frame.to_csv(index=False))
+        written.append(path)
+    for benchmark, part in frame.groupby("benchmark"):
+        folder = out / str(benchmark)
+        for family, metrics in FAMILIES.items():
+            present = [m for m in metrics if m in set(part["metric"])]
+            if not present:
+                continue
+            table = build_table(part, present, alpha, title=f"{benchmark}: {family}")
+            for fmt in formats:
+                path = folder / f"{family}.{fmt}"
+                atomic_write_text(path, RENDERERS[fmt](table))
+                written.append(path)
+            if echo and family == "accuracy":
+                print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
+        if check_claims(part):
+            path = folder / "claims.md"
+            atomic_write_text(path, claims_markdown(part))
+            written.append(path)
+        if plots:
+            written += write_figures(part, folder / "figures", alpha)
+    return written

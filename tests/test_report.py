@@ -1,0 +1,139 @@
+"""Reports: golden tables from fixed records, figures written, incomplete runs skipped, no torch."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from robustbench_ft.report.collect import COLUMNS, collect
+from robustbench_ft.report.render import write_report
+
+GOLDEN = Path(__file__).parent / "golden"
+SPLITS = {"photo": "id", "sketch": "ood", "clipart": "ood"}
+METRICS = ("acc", "nll", "ece", "feature_distortion", "energy_gap")
+
+
+def _value(method_index: int, seed: int, split_index: int, metric_index: int, alpha: float) -> float:
+    """A fixed, irregular but exactly reproducible number for every cell."""
+    base = 0.5 + 0.07 * method_index - 0.05 * split_index + 0.011 * seed + 0.003 * metric_index
+    return round(base + 0.02 * alpha * (1 - alpha) - 0.01 * alpha * split_index, 6)
+
+
+def write_fixture_runs(root: Path) -> None:
+    # method -> (quality index, alphas); WiSE interpolates "FT-like" numbers
+    methods = {"zeroshot": (0, [None]), "ft": (1, [None]), "lipsum": (2, [None]),
+               "ft+wise": (1, [0.0, 0.5, 1.0])}
+    for run_index, (method, (m_index, alphas)) in enumerate(methods.items()):
+        for seed in (0, 1, 2):
+            folder = root / "toy" / method / f"run{run_index}{seed}"
+            folder.mkdir(parents=True)
+            (folder / "spec.yaml").write_text(f"method: {method}\n")
+            recs = []
+            for a_index, alpha in enumerate(alphas):
+                splits = {s: {m: _value(m_index, seed, i, j, alpha or 0.0) for j, m in enumerate(METRICS)}
+                          for i, s in enumerate(SPLITS)}
+                recs.append({**({} if alpha is None else {"alpha": alpha}),
+                             "val_acc": 0.6 + 0.01 * a_index * (2 - a_index) + 0.001 * seed, "splits": splits})
+            result = {"schema": 1, "run": f"run{run_index}{seed}", "spec": {"benchmark": "toy", "method": method, "seed": seed},
+                      "id_split": "photo", "ood_splits": ["sketch", "clipart"], "records": recs}
+            (folder / "result.json").write_text(json.dumps(result))
+    broken = root / "toy" / "ft" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "spec.yaml").write_text("method: ft\n")
+    (broken / "error.json").write_text(json.dumps({"reason": "NonFiniteLossError: nan"}))
+    (root / "toy" / "ft" / "running").mkdir()
+    (root / "toy" / "ft" / "running" / "spec.yaml").write_text("method: ft\n")
+
+
+@pytest.fixture()
+def fixture_results(tmp_path) -> Path:
+    write_fixture_runs(tmp_path / "results")
+    return tmp_path / "results"
+
+
+def test_collect_schema_and_skips(fixture_results):
+    collection = collect(fixture_results)
+    frame = collection.frame
+    assert list(frame.columns) == COLUMNS
+    assert len(frame) == (3 + 3 + 3 + 9) * 3 * 5
+    assert set(frame["role"]) == {"id", "ood"} and set(frame["metric"]) == set(METRICS)
+    assert frame.loc[frame["method"] == "ft", "alpha"].isna().all()
+    assert sorted(frame.loc[frame["method"] == "ft+wise", "alpha"].unique()) == [0.0, 0.5, 1.0]
+    reasons = sorted(why for _, why in collection.skipped)
+    assert reasons == ["failed: NonFiniteLossError: nan", "incomplete (no result.json)"]
+
+
+@pytest.mark.parametrize("name", ["accuracy.md", "accuracy.tex", "accuracy.csv", "uncertainty.md",
+                                  "distortion.md", "records.csv"])
+def test_golden_files(fixture_results, tmp_path, name):
+    out = tmp_path / "report"
+    write_report(fixture_results, out, echo=False)
+    produced = out / name if name == "records.csv" else out / "toy" / name
+    expected = (GOLDEN / name).read_text()
+    assert produced.read_text() == expected
+
+
+def test_hand_checked_cells(fixture_results, tmp_path):
+    write_report(fixture_results, tmp_path / "r", formats=["md"], echo=False)
+    table = (tmp_path / "r" / "toy" / "accuracy.md").read_text()
+    # FT (quality 1) photo accuracy over seeds 0,1,2: 0.57, 0.581, 0.592 -> 58.1 ± 1.1
+    assert "| FT | 58.1 ± 1.1 |" in table
+    # WiSE at best alpha by val = 0.5 (val 0.61 beats 0.60): marked as such
+    assert "WiSE-FT (best α=0.5 by ID val)" in table
+    # Lipsum (index 2) is best in every column: bold
+    lipsum_row = next(line for line in table.splitlines() if line.startswith("| Lipsum-FT |"))
+    assert lipsum_row.count("**") == 2 * 4
+
+
+def test_figures_are_written(fixture_results, tmp_path):
+    paths = write_report(fixture_results, tmp_path / "r", formats=["md"], plots=True, echo=False)
+    figures = [p for p in paths if p.suffix in (".png", ".pdf")]
+    names = {p.stem for p in figures}
+    assert names == {"robustness", "energy_gap", "distortion", "accuracy_bars"}
+    assert all(p.stat().st_size > 5000 for p in figures)
+
+
+def test_report_never_imports_torch(fixture_results, tmp_path):
+    code = ("import sys; from robustbench_ft.report.render import write_report; from pathlib import Path; "
+            f"write_report(Path({str(fixture_results)!r}), Path({str(tmp_path / 'r')!r}), plots=True, echo=False); "
+            "assert 'torch' not in sys.modules, 'report imported torch'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _frame(rows):
+    import pandas as pd
+    records = []
+    for method, alpha, seed, id_acc, ood_acc, gap in rows:
+        for split, role, acc in (("photo", "id", id_acc), ("sketch", "ood", ood_acc)):
+            records.append(("b", method, alpha, seed, split, role, "acc", acc, "r", 0.5))
+            records.append(("b", method, alpha, seed, split, role, "energy_gap", gap, "r", 0.5))
+    return pd.DataFrame.from_records(records, columns=COLUMNS)
+
+
+def test_wise_excess_over_the_endpoint_line_by_hand():
+    from robustbench_ft.report.claims import wise_curve
+    nan = float("nan")
+    frame = _frame([("ft+wise", 0.0, 0, 0.80, 0.50, 0.0), ("ft+wise", 0.5, 0, 0.84, 0.50, 0.1),
+                    ("ft+wise", 1.0, 0, 0.86, 0.40, 0.3), ("ft", nan, 0, 0.86, 0.40, 0.3)])
+    curve = wise_curve(frame)
+    # line from (80, 50) to (86, 40): at ID 84 it is 50 - 4 * 10 / 6 = 43.33; excess 6.67
+    assert curve["excess"].tolist() == pytest.approx([0.0, 50 - (50 - 40 / 6), 0.0])
+
+
+def test_claims_verdicts():
+    from robustbench_ft.report.claims import check_claims
+    nan = float("nan")
+    frame = _frame([("zeroshot", nan, 0, 0.80, 0.50, 0.0), ("ft", nan, 0, 0.85, 0.40, 0.9),
+                    ("lipsum", nan, 0, 0.86, 0.45, 0.1)])
+    verdicts = {c.text: c.holds for c in check_claims(frame)}
+    assert verdicts == {
+        "FT's ID accuracy is above zero-shot's": True,
+        "FT's mean OOD accuracy is below zero-shot's": True,
+        "Lipsum-FT's mean OOD accuracy is above FT's": True,
+        "Lipsum-FT's ID accuracy is within 2 pp of FT's": True,
+        "Lipsum-FT's mean OOD energy gap is below FT's": True,
+    }
