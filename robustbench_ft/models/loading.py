@@ -8,8 +8,6 @@ for it. Only its tokenizer differs (a word vocabulary, see tokenizers.py).
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -98,7 +96,9 @@ def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | to
     weights = _resolve_weights(name, pretrained)
     try:
         model = open_clip.create_model(name, pretrained=weights, device=device)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, KeyError) as err:
+    except Exception as err:  # torch.load fails in many ways on a bad file (IndexError, ...)
+        if weights is None:
+            raise
         raise ModelLoadError(f"could not load weights {weights!r} into model {name!r}: the file is "
                              f"corrupt or holds another architecture ({type(err).__name__}: "
                              f"{str(err)[:300]})") from err

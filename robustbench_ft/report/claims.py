@@ -22,7 +22,7 @@ def _acc_means(frame: pd.DataFrame, method: str, alpha: float | None = None) -> 
     """(ID accuracy, mean OOD accuracy) in percent, means over seeds."""
     part = frame[(frame["method"] == method) & (frame["metric"] == "acc")]
     part = part[part["alpha"].isna()] if alpha is None else part[(part["alpha"] - alpha).abs() < 1e-9]
-    per_seed = part.groupby(["seed", "role"])["value"].mean().unstack("role")
+    per_seed = part.groupby(["seed", "role"], observed=True)["value"].mean().unstack("role")
     return 100 * per_seed["id"].mean(), 100 * per_seed["ood"].mean()
 
 

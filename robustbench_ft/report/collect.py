@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 TIDY_SCHEMA_VERSION = 1
+CATEGORICAL = ["benchmark", "method", "split", "role", "metric", "run"]
 COLUMNS = ["benchmark", "method", "alpha", "seed", "split", "role", "metric", "value", "run",
            "id_val_acc"]
 
@@ -60,4 +61,6 @@ def collect(results_root: str | Path) -> Collection:
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             skipped.append((str(folder), f"unreadable result.json ({type(err).__name__}: {err})"))
     frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    # few distinct values each: categories make the many equality filters of tables cheap
+    frame = frame.astype({c: "category" for c in CATEGORICAL})
     return Collection(frame, skipped)

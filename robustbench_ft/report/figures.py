@@ -41,20 +41,20 @@ def _means(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
     """Mean over seeds per (method, alpha, split), alpha NaN kept as its own group."""
     part = frame[frame["metric"] == metric].copy()
     part["alpha"] = part["alpha"].fillna(-1.0)
-    return part.groupby(["method", "alpha", "split", "role"], as_index=False, sort=False)["value"].mean()
+    return part.groupby(["method", "alpha", "split", "role"], as_index=False, sort=False, observed=True)["value"].mean()
 
 
 def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
     paths = [out / f"{name}.png", out / f"{name}.pdf"]
-    for p in paths:
-        fig.savefig(p)
+    fig.savefig(paths[0], metadata={"Software": None})
+    fig.savefig(paths[1], metadata={"CreationDate": None, "Producer": None})  # byte-stable PDFs
     plt.close(fig)
     return paths
 
 
 def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
     means = _means(frame, "acc")
-    per = means.groupby(["method", "alpha", "role"])["value"].mean().unstack("role") * 100
+    per = means.groupby(["method", "alpha", "role"], observed=True)["value"].mean().unstack("role") * 100
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
     for i, method in enumerate(_ordered(per.index.get_level_values(0).unique())):
         rows = per.loc[method].sort_index()

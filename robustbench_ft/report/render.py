@@ -31,7 +31,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         path = out / "records.csv"
         atomic_write_text(path, frame.to_csv(index=False))
         written.append(path)
-    for benchmark, part in frame.groupby("benchmark"):
+    for benchmark, part in frame.groupby("benchmark", observed=True):
         folder = out / str(benchmark)
         for family, metrics in FAMILIES.items():
             present = [m for m in metrics if m in set(part["metric"])]

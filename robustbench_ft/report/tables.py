@@ -71,7 +71,8 @@ def _select_rows(frame: pd.DataFrame, alpha: float) -> list[tuple[str, pd.DataFr
 def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str]
                ) -> dict[str, tuple[float, float, int]]:
     rows = part[part["metric"] == metric]
-    per_seed = rows.pivot_table(index="seed", columns="split", values="value", aggfunc="mean")
+    per_seed = rows.pivot_table(index="seed", columns="split", values="value", aggfunc="mean",
+                               observed=True)
     if ood and all(s in per_seed for s in ood):
         per_seed[MEAN_OOD] = per_seed[ood].mean(axis=1)
     cells = {}
@@ -104,7 +105,9 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5, tit
     for metric in metrics:
         metric_rows = [r for r in rows if row_metric[r] == metric]
         for column in columns:
-            present = [(cells[(r, column)][0], r) for r in metric_rows if (r, column) in cells]
+            present = [(cells[(r, column)][0], r) for r in metric_rows if (r, column) in cells
+                       # a frozen encoder (LP) is at distance 0 by construction, not "best"
+                       and not (metric in DISTANCES_TO_ZEROSHOT and cells[(r, column)][0] == 0)]
             if not present:
                 continue
             pick = max if metric in HIGHER_IS_BETTER else min
