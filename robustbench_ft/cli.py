@@ -96,9 +96,12 @@ def cmd_samples(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.render import write_report
     written = write_report(Path(args.results), Path(args.out), formats=_csv(args.format),
-                           plots=args.plots, alpha=args.alpha)
+                           plots=args.plots, alpha=args.alpha, echo=False)
+    print(f"wrote {len(written)} files under {args.out}:", file=sys.stderr)
     for path in written:
-        print(path)
+        print(f"  {path}", file=sys.stderr)
+    for table in (p for p in written if p.name == "accuracy.md"):
+        print(f"\n{table.parent.name}: accuracy (%), mean ± std over seeds\n\n{table.read_text()}")
     return 0
 
 

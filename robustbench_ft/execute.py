@@ -60,6 +60,7 @@ def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | Non
     log(f"{spec.method} seed {spec.seed}: done in {time.time() - started:.0f}s -> {folder}")
     return {
         "run": spec.digest(),
+        "benchmark": bench.benchmark.name,
         "spec": spec.to_dict(),
         "id_split": bench.benchmark.id_split,
         "ood_splits": bench.benchmark.ood_splits,

@@ -70,11 +70,14 @@ class Workbench:
             self._zeroshot_outputs[split] = self.predict(self.zeroshot, self.benchmark.test_set(split))
         return self._zeroshot_outputs[split]
 
-    @torch.no_grad()
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised features of token rows from the frozen pretrained text encoder."""
-        return torch.nn.functional.normalize(
-            self.clip.model.encode_text(tokens.to(self.device)).float(), dim=-1)
+        return encode_texts(self.clip, tokens, self.device)
+
+
+@torch.no_grad()
+def encode_texts(clip: ClipBundle, tokens: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return torch.nn.functional.normalize(clip.model.encode_text(tokens.to(device)).float(), dim=-1)
 
 
 _OPEN: dict[tuple, Workbench] = {}
@@ -103,6 +106,4 @@ def _build(bench: Benchmark, clip: ClipBundle, device: torch.device) -> Workbenc
     tokens = random_token_sequences(clip.tokenizer, ENERGY_TEXTS, ENERGY_TEXT_LENGTH,
                                     torch.Generator().manual_seed(ENERGY_TEXT_SEED), clip.context_length)
     inputs = InputPipeline(clip.mean, clip.std, clip.image_size, bench.augment)
-    bench_ = Workbench(bench, clip, device, zeroshot, inputs, torch.empty(0))
-    bench_.energy_text_features = bench_.encode_texts(tokens).cpu()
-    return bench_
+    return Workbench(bench, clip, device, zeroshot, inputs, encode_texts(clip, tokens, device).cpu())

@@ -45,3 +45,23 @@ def test_run_prints_a_table(mini_benchmark, tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert "| Zero-shot |" in out and "| FT |" in out and "WiSE-FT (α=0.5)" in out
+
+
+def test_sweep_to_report(mini_benchmark, tmp_path, capsys):
+    results, out = tmp_path / "results", tmp_path / "report"
+    assert main(["run", "--methods", "zeroshot,lipsum", "--seeds", "0,1", "--dataset", mini_benchmark,
+                 "--steps", "2", "--results", str(results)]) == 0
+    assert main(["report", "--results", str(results), "--out", str(out), "--format", "md,csv"]) == 0
+    table = (out / "mini" / "accuracy.md").read_text()
+    assert table.splitlines()[0] == ("| Method | photo | sketch | painting | clipart | quickdraw | "
+                                     "infograph | OOD mean |")
+    assert "| Zero-shot |" in table and "| Lipsum-FT |" in table and "±" in table
+    import pandas as pd
+    frame = pd.read_csv(out / "records.csv")
+    assert len(frame) == 2 * 2 * 6 * 5  # methods x seeds x splits x metrics
+    assert set(frame["seed"]) == {0, 1}
+
+
+def test_report_on_an_empty_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
+    assert "no finished runs" in capsys.readouterr().err

@@ -83,3 +83,27 @@ def test_gradient_accumulation_and_clipping_run(mini_benchmark, tmp_path):
     spec = spec_for("ft", mini_benchmark, steps=2, accum_steps=2, grad_clip=1.0, batch_size=8)
     result = execute(spec, tmp_path)
     assert result["train"]["steps"] == 2
+
+
+def test_bf16_autocast_runs_on_cpu(mini_benchmark, tmp_path):
+    spec = spec_for("lipsum", mini_benchmark, steps=2, precision="bf16")
+    result = execute(spec, tmp_path)
+    assert 0 <= result["records"][0]["splits"]["photo"]["acc"] <= 1
+
+
+def test_a_failed_run_skips_its_dependents_and_spares_the_rest(mini_benchmark, tmp_path, monkeypatch):
+    from robustbench_ft.grid import run_inline
+    from robustbench_ft.plan import plan_grid
+
+    def nan_loss(self, batch, ctx):
+        return {"ce": batch.logits.sum() * float("nan")}
+
+    monkeypatch.setattr(FineTune, "loss_terms", nan_loss)
+    defaults = load_benchmark(mini_benchmark).train_defaults
+    specs = plan_grid(["wise", "zeroshot", "lp"], [0], mini_benchmark, defaults)
+    assert [s.method for s in specs] == ["ft", "ft+wise", "zeroshot", "lp"]
+    outcome = run_inline(specs, tmp_path)
+    by_method = {s.method: s.digest() for s in specs}
+    assert "non-finite loss" in outcome.failures[by_method["ft"]]
+    assert outcome.failures[by_method["ft+wise"]].startswith("skipped: dependency ['ft'] failed")
+    assert set(outcome.results) == {by_method["zeroshot"], by_method["lp"]}  # lp trains the head only

@@ -31,6 +31,7 @@ class Collection:
 def _rows(result: dict) -> list[tuple]:
     spec = result["spec"]
     id_split = result["id_split"]
+    benchmark = result.get("benchmark") or Path(spec["benchmark"]).stem  # spec may hold a YAML path
     rows = []
     for record in result["records"]:
         alpha = record.get("alpha")
@@ -38,7 +39,7 @@ def _rows(result: dict) -> list[tuple]:
         for split, metrics in record["splits"].items():
             role = "id" if split == id_split else "ood"
             for metric, value in metrics.items():
-                rows.append((spec["benchmark"], spec["method"], alpha, int(spec["seed"]), split, role,
+                rows.append((benchmark, spec["method"], alpha, int(spec["seed"]), split, role,
                              metric, float(value), result["run"], float(record.get("val_acc", "nan"))))
     return rows
 
