@@ -37,6 +37,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
                                    "eval_every": args.eval_every, "model": args.model,
                                    "pretrained": args.pretrained}.items() if v is not None}
+    if args.model and args.pretrained is None:
+        raise ConfigError("--model needs --pretrained: an open_clip tag, a local weights file, "
+                          "or 'none' for random initialisation")
+    if overrides.get("pretrained", "").lower() == "none":
+        overrides["pretrained"] = None
     if args.steps is not None and args.eval_every is None:
         overrides["eval_every"] = max(1, args.steps // 5)
     seeds = [int(s) for s in _csv(args.seeds)]
@@ -127,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--batch-size", type=int)
     run.add_argument("--eval-every", type=int)
     run.add_argument("--model", help="open_clip model name (default: the benchmark's / tiny-clip)")
-    run.add_argument("--pretrained", help="tag or local weights file for --model")
+    run.add_argument("--pretrained", help="tag or local weights file for --model ('none': random init)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     run.set_defaults(func=cmd_run)
     sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)

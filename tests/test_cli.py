@@ -65,3 +65,15 @@ def test_sweep_to_report(mini_benchmark, tmp_path, capsys):
 def test_report_on_an_empty_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r")]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_model_without_weights_is_a_clear_error(capsys, tmp_path):
+    assert main(["run", "--model", "ViT-B-16", "--results", str(tmp_path)]) == 2
+    assert "--model needs --pretrained" in capsys.readouterr().err
+
+
+def test_missing_weights_file_through_the_cli(capsys, tmp_path, mini_benchmark):
+    code = main(["run", "--methods", "zeroshot", "--dataset", mini_benchmark, "--model", "tiny-clip",
+                 "--pretrained", str(tmp_path / "missing.pt"), "--results", str(tmp_path)])
+    assert code == 1
+    assert "does not exist" in capsys.readouterr().err

@@ -127,3 +127,14 @@ def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp
     assert not torch.equal(seen[0.5], expected[0.0]) and not torch.equal(seen[0.5], expected[1.0])
     result = execute(wise, tmp_path)
     assert [r["alpha"] for r in result["records"]] == [0.0, 0.5, 1.0]
+
+
+def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
+    """ViT-S-32, random init: 224 px inputs, CLIP's BPE tokenizer and its random-text range."""
+    spec = spec_for("lipsum", mini_benchmark, model="ViT-S-32", pretrained=None, steps=1, batch_size=8)
+    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
+    assert bench.clip.image_size == 224 and bench.clip.context_length == 77
+    assert bench.energy_text_features.shape[0] == 80
+    result = execute(spec, tmp_path)
+    assert result["train"]["steps"] == 1
+    assert set(result["records"][0]["splits"]) == set(bench.benchmark.test_splits)
