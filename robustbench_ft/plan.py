@@ -18,8 +18,15 @@ SPEC_TRAIN_KEYS = {f.name for f in fields(RunSpec)} - {"benchmark", "method", "h
 
 
 def method_preset(name: str) -> dict[str, Any]:
-    """methods/<name>.yaml: {method, description, hparams, train, base}."""
-    path = resolve_preset("methods", name)
+    """methods/<name>.yaml: {method, description, hparams, train, base}; optional for a method
+    registered in code (its defaults then live in the code alone)."""
+    from .methods import catalogue  # noqa: F401
+    try:
+        path = resolve_preset("methods", name)
+    except ConfigError:
+        if name in METHODS:
+            return {}
+        raise
     preset = read_yaml(path)
     unknown = sorted(set(preset.get("train", {}) or {}) - SPEC_TRAIN_KEYS)
     if unknown:

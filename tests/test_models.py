@@ -9,7 +9,9 @@ from robustbench_ft.model_card import measure_card, read_card
 from robustbench_ft.models.loading import ModelLoadError, embedded_weights_path, load_clip
 
 
-def test_loads_offline_through_open_clip():
+def test_loads_offline_through_open_clip(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # any download attempt would fail
     bundle = load_clip("tiny-clip", "embedded")
     assert type(bundle.model).__name__ == "CLIP"  # open_clip's own class
     assert bundle.image_size == 32 and bundle.context_length == 12

@@ -1,0 +1,41 @@
+"""Adding a method is one small class; the trainer, planner and records need no edit."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from robustbench_ft import records
+from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.execute import execute
+from robustbench_ft.methods.base import METHODS, Batch, RunContext
+from robustbench_ft.methods.finetune import FineTune
+from robustbench_ft.models.classifier import ImageClassifier
+from robustbench_ft.plan import make_spec
+
+
+@METHODS.register("test-l2sp")
+class L2SP(FineTune):
+    """L2-SP: cross-entropy + lam * |theta - theta_0|^2 over the image encoder."""
+
+    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
+        self.params = dict(model.visual.named_parameters())
+        self.start = {k: v.detach().clone() for k, v in self.params.items()}
+
+    def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
+        terms = super().loss_terms(batch, ctx)
+        distance = sum((self.params[k] - v).pow(2).sum() for k, v in self.start.items())
+        terms["l2sp"] = self.spec.hparam("lam", 0.1) * distance
+        return terms
+
+
+def test_a_method_defined_outside_the_package_runs_through_the_shared_trainer(mini_benchmark, tmp_path):
+    spec = make_spec("test-l2sp", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0,
+                     {"hparams": {"lam": 0.5}, "lr": 1e-3})
+    result = execute(spec, tmp_path)
+    log = (records.run_dir(tmp_path, spec) / "metrics.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in log]
+    assert rows[0]["l2sp"] == 0.0 and rows[-1]["l2sp"] > 0.0  # zero at theta_0, then grows
+    assert all(abs(r["loss"] - r["ce"] - r["l2sp"]) < 1e-9 for r in rows)
+    assert result["spec"]["method"] == "test-l2sp" and result["records"][0]["splits"]
