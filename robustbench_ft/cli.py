@@ -30,7 +30,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .data.benchmark import load_benchmark
     from .grid import run_inline
     from .plan import plan_grid
-    from .report.collect import collect
+    from .report.collect import frame_from_results
     from .report.tables import build_table, to_markdown
 
     bench = load_benchmark(args.dataset)
@@ -47,9 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     seeds = [int(s) for s in _csv(args.seeds)]
     specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, overrides)
     outcome = run_inline(specs, args.results)
-    requested = {s.digest() for s in specs if s.digest() in outcome.results}
-    frame = collect(args.results).frame
-    frame = frame[frame["run"].isin(requested)]
+    frame = frame_from_results(list(outcome.results.values()))
     if len(frame):
         print(f"\n{bench.name}: accuracy (%), mean ± std over seeds {seeds}\n")
         print(to_markdown(build_table(frame, ["acc"])))

@@ -41,6 +41,11 @@ def resolve_preset(kind: str, name_or_path: str) -> Path:
     return path
 
 
+def benchmark_key(benchmark: str) -> str:
+    """Folder name of a benchmark given by preset name or by YAML path (its file stem)."""
+    return Path(benchmark).stem if benchmark.endswith((".yaml", ".yml")) else benchmark
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse a YAML mapping; syntax errors name the file, line and column."""
     try:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from .config import benchmark_key
 from .spec import RunSpec
 from .util import atomic_write_text
 
@@ -27,11 +28,6 @@ RESULT_SCHEMA = 1
 
 class MissingRunError(FileNotFoundError):
     """A run another run depends on has not finished."""
-
-
-def benchmark_key(benchmark: str) -> str:
-    """Folder name of a benchmark given by preset name or by YAML path (its file stem)."""
-    return Path(benchmark).stem if benchmark.endswith((".yaml", ".yml")) else benchmark
 
 
 def run_dir(root: Path, spec: RunSpec) -> Path:

@@ -43,7 +43,8 @@ def wise_curve(frame: pd.DataFrame, method: str = "ft+wise") -> pd.DataFrame:
     return curve
 
 
-def check_claims(frame: pd.DataFrame) -> list[Claim]:
+def check_claims(frame: pd.DataFrame, curve: pd.DataFrame | None = None) -> list[Claim]:
+    """The verdicts that the methods in `frame` allow; `curve` is wise_curve(frame) if known."""
     methods = set(frame["method"])
     claims: list[Claim] = []
     if {"zeroshot", "ft"} <= methods:
@@ -59,7 +60,7 @@ def check_claims(frame: pd.DataFrame) -> list[Claim]:
         claims.append(Claim("Lipsum-FT's mean OOD energy gap is below FT's",
                             f"{lg:.3f} vs {fg:.3f} ({fg / lg:.1f}x lower)" if lg > 0 else f"{lg} vs {fg}", lg < fg))
     if "ft+wise" in methods:
-        curve = wise_curve(frame)
+        curve = wise_curve(frame) if curve is None else curve
         inner = curve.iloc[1:-1]
         claims.append(Claim("WiSE-FT's curve on FT lies above the straight line between its endpoints",
                             f"excess {inner['excess'].min():+.1f} to {inner['excess'].max():+.1f} pp "
@@ -69,11 +70,15 @@ def check_claims(frame: pd.DataFrame) -> list[Claim]:
 
 
 def claims_markdown(frame: pd.DataFrame) -> str:
+    """The claims table and the WiSE curve as Markdown; empty when no claim applies."""
+    curve = wise_curve(frame) if "ft+wise" in set(frame["method"]) else None
+    claims = check_claims(frame, curve)
+    if not claims:
+        return ""
     lines = ["| claim | measured (seed means) | holds |", "|---|---|---|"]
-    lines += [f"| {c.text} | {c.measured} | {'yes' if c.holds else 'NO'} |" for c in check_claims(frame)]
+    lines += [f"| {c.text} | {c.measured} | {'yes' if c.holds else 'NO'} |" for c in claims]
     text = "\n".join(lines) + "\n"
-    if "ft+wise" in set(frame["method"]):
-        curve = wise_curve(frame)
+    if curve is not None:
         text += "\nWiSE-FT curve (ID / mean OOD accuracy, %, and excess over the endpoints' line, pp):\n\n"
         text += "| alpha | ID | OOD mean | excess |\n|---:|---:|---:|---:|\n"
         text += "".join(f"| {r.alpha:g} | {r.id:.1f} | {r.ood:.1f} | {r.excess:+.1f} |\n"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..config import benchmark_key
+
 TIDY_SCHEMA_VERSION = 1
 CATEGORICAL = ["benchmark", "method", "split", "role", "metric", "run"]
 COLUMNS = ["benchmark", "method", "alpha", "seed", "split", "role", "metric", "value", "run",
@@ -31,7 +33,7 @@ class Collection:
 def _rows(result: dict) -> list[tuple]:
     spec = result["spec"]
     id_split = result["id_split"]
-    benchmark = result.get("benchmark") or Path(spec["benchmark"]).stem  # spec may hold a YAML path
+    benchmark = result.get("benchmark") or benchmark_key(spec["benchmark"])
     rows = []
     for record in result["records"]:
         alpha = record.get("alpha")
@@ -61,7 +63,15 @@ def collect(results_root: str | Path) -> Collection:
             rows.extend(_rows(json.loads(result_file.read_text())))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             skipped.append((str(folder), f"unreadable result.json ({type(err).__name__}: {err})"))
+    return Collection(_frame(rows), skipped)
+
+
+def frame_from_results(results: list[dict]) -> pd.DataFrame:
+    """The tidy frame of result records already in memory (e.g. those a grid just produced)."""
+    return _frame([row for result in results for row in _rows(result)])
+
+
+def _frame(rows: list[tuple]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
     # few distinct values each: categories make the many equality filters of tables cheap
-    frame = frame.astype({c: "category" for c in CATEGORICAL})
-    return Collection(frame, skipped)
+    return frame.astype({c: "category" for c in CATEGORICAL})

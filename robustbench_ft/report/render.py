@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..util import atomic_write_text
-from .claims import check_claims, claims_markdown
+from .claims import claims_markdown
 from .collect import collect
 from .figures import write_figures
 from .tables import FAMILIES, build_table, to_csv, to_latex, to_markdown
@@ -37,16 +37,17 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
             present = [m for m in metrics if m in set(part["metric"])]
             if not present:
                 continue
-            table = build_table(part, present, alpha, title=f"{benchmark}: {family}")
+            table = build_table(part, present, alpha)
             for fmt in formats:
                 path = folder / f"{family}.{fmt}"
                 atomic_write_text(path, RENDERERS[fmt](table))
                 written.append(path)
             if echo and family == "accuracy":
                 print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
-        if check_claims(part):
+        claims = claims_markdown(part)
+        if claims:
             path = folder / "claims.md"
-            atomic_write_text(path, claims_markdown(part))
+            atomic_write_text(path, claims)
             written.append(path)
         if plots:
             written += write_figures(part, folder / "figures", alpha)

@@ -39,12 +39,10 @@ def method_label(method: str) -> str:
 class Table:
     """A rendered-ready table: row labels, column labels, (mean, std, n) cells and bold marks."""
 
-    title: str
     columns: list[str]
     rows: list[str]
     cells: dict[tuple[str, str], tuple[float, float, int]]
     bold: set[tuple[str, str]]
-    percent: dict[str, bool]  # per row-group metric: shown in percent?
     row_metric: dict[str, str]
 
 
@@ -84,7 +82,7 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
     return cells
 
 
-def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5, title: str = "") -> Table:
+def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5) -> Table:
     """One table over `metrics` (one block of rows per metric) of one benchmark's frame."""
     id_splits = list(dict.fromkeys(frame.loc[frame["role"] == "id", "split"]))
     ood = list(dict.fromkeys(frame.loc[frame["role"] == "ood", "split"]))
@@ -113,7 +111,7 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5, tit
             pick = max if metric in HIGHER_IS_BETTER else min
             best = pick(v for v, _ in present)
             bold |= {(r, column) for v, r in present if _fmt(v, metric) == _fmt(best, metric)}
-    return Table(title, columns, rows, cells, bold, {m: m in PERCENT for m in metrics}, row_metric)
+    return Table(columns, rows, cells, bold, row_metric)
 
 
 def _fmt(value: float, metric: str) -> str:
