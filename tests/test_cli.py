@@ -77,3 +77,8 @@ def test_missing_weights_file_through_the_cli(capsys, tmp_path, mini_benchmark):
                  "--pretrained", str(tmp_path / "missing.pt"), "--results", str(tmp_path)])
     assert code == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_unknown_report_format_is_a_clear_error(capsys, tmp_path):
+    assert main(["report", "--results", str(tmp_path), "--format", "md,xlsx"]) == 2
+    assert "unknown report formats ['xlsx']" in capsys.readouterr().err

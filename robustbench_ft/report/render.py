@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..config import ConfigError
 from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
@@ -19,7 +20,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     """Write <out>/<benchmark>/<family>.<fmt>, claims.md (+ records.csv, figures); returns the paths."""
     unknown = [f for f in formats if f not in RENDERERS]
     if unknown:
-        raise ValueError(f"unknown formats {unknown}; known: {sorted(RENDERERS)}")
+        raise ConfigError(f"unknown report formats {unknown}; expected a comma list of {sorted(RENDERERS)}")
     collection = collect(results)
     for folder, why in collection.skipped:
         print(f"skipped {folder}: {why}", file=sys.stderr)
