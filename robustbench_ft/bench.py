@@ -27,12 +27,13 @@ def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
         alphas = alphas[: records - written]
         folder = root / "synthetic" / method / f"{run:08d}"
         folder.mkdir(parents=True)
-        (folder / "spec.yaml").write_text(f"method: {method}\nseed: {run // len(plan)}\n")
+        (folder / "spec.yaml").write_text(f"spec_version: 2\nmethod: {method}\nseed: {run // len(plan)}\n")
         recs = [{**({} if a is None else {"alpha": a}), "val_acc": rng.random(),
                  "splits": {s: {m: rng.random() for m in METRICS} for s in SPLITS}} for a in alphas]
-        result = {"schema": 1, "run": f"{run:08d}", "id_split": "photo", "ood_splits": list(SPLITS[1:]),
-                  "spec": {"benchmark": "synthetic", "method": method, "seed": run // len(plan)},
-                  "records": recs}
+        spec = {"benchmark": "synthetic", "method": method, "model": "tiny-clip", "pretrained": "embedded",
+                "seed": run // len(plan), "steps": 375, "batch_size": 128, "lr": 3e-4, "hparams": {}}
+        result = {"schema": 2, "run": f"{run:08d}", "config": method, "identity": {"method": method},
+                  "id_split": "photo", "ood_splits": list(SPLITS[1:]), "spec": spec, "records": recs}
         (folder / "result.json").write_text(json.dumps(result))
         written += len(recs)
         run += 1

@@ -1,8 +1,9 @@
 """`robustbench-ft`: a thin face over the library, one call per verb.
 
     run            plan methods x seeds on a benchmark, run them inline, print the table
-    list           methods and benchmarks
+    list           methods (labels, references, hyper-parameters) and benchmarks
     report         tables (md, tex, csv) and figures from a results folder
+    migrate        rename and rewrite run folders of an older spec version
     pretrain-tiny  re-create the shipped tiny CLIP
     model-card     measure the tiny CLIP's zero-shot accuracy and write its card numbers
     samples        a grid of sample images per domain of the embedded world
@@ -34,6 +35,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .report.tables import build_table, to_markdown
 
     bench = load_benchmark(args.dataset)
+    _migrate(args.results)
     overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
                                    "eval_every": args.eval_every, "model": args.model,
                                    "pretrained": args.pretrained}.items() if v is not None}
@@ -56,16 +58,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if outcome.failures else 0
 
 
+def _migrate(results: Path, dry_run: bool = False) -> int:
+    """Bring older run folders under `results` to today's spec version; says what it did."""
+    from .migrate import migrate_results
+    if not Path(results).is_dir():
+        return 0
+    outcome = migrate_results(Path(results), dry_run=dry_run)
+    verb = "would migrate" if dry_run else "migrated"
+    for old, new in outcome.moved:
+        print(f"{verb} {old} -> {new.name}", file=sys.stderr)
+    for folder, why in outcome.not_migrated:
+        print(f"not migrated {folder}: {why}", file=sys.stderr)
+    if outcome.moved:
+        print(f"{verb} {len(outcome.moved)} run folders to spec version 2", file=sys.stderr)
+    return 1 if outcome.not_migrated else 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    if not Path(args.results).is_dir():
+        raise FileNotFoundError(f"results folder {args.results} does not exist")
+    return _migrate(args.results, args.dry_run)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .config import preset_names
-    from .methods.base import METHODS
-    from .methods import catalogue  # noqa: F401
+    from .method_info import method_info
+    from .methods import catalogue  # noqa: F401  (registers every method)
+    from .methods.base import METHODS, method_class
 
     print("methods:")
-    for name in METHODS.names():
-        print(f"  {name:10s} {METHODS.get(name).description}")
+    for name in sorted(METHODS.names(), key=lambda n: method_info(n).rank):
+        info, cls = method_info(name), method_class(name)
+        description = info.description or (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:10s} {info.label}: {description}")
+        if info.reference:
+            print(f"  {'':10s} reference: {info.reference}")
+        for declared in cls.hparams:
+            print(f"  {'':10s} {name}.{declared.describe()}: {declared.help}")
     print("  (compose a post-hoc method onto a fine-tuned one: lipsum+wise, lpft+wise)")
-    print("method presets:", ", ".join(preset_names("methods")))
     print("benchmarks:")
     from .data.benchmark import load_benchmark
     for name in preset_names("benchmarks"):
@@ -99,7 +129,7 @@ def cmd_samples(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.render import write_report
     written = write_report(Path(args.results), Path(args.out), formats=_csv(args.format),
-                           plots=args.plots, alpha=args.alpha, echo=False)
+                           plots=args.plots, alpha=args.alpha, echo=False, selection=args.selection)
     print(f"wrote {len(written)} files under {args.out}:", file=sys.stderr)
     for path in written:
         print(f"  {path}", file=sys.stderr)
@@ -140,7 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", default="md,tex,csv")
     rep.add_argument("--plots", action="store_true")
     rep.add_argument("--alpha", type=float, default=0.5, help="WiSE alpha shown in the tables")
+    rep.add_argument("--selection", default="best_id_val",
+                     help="model selection rule: best_id_val (default), oracle_id_test, all")
     rep.set_defaults(func=cmd_report)
+    mig = sub.add_parser("migrate", help="rename and rewrite run folders of an older spec version")
+    mig.add_argument("--results", default=str(DEFAULT_RESULTS))
+    mig.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")
+    mig.set_defaults(func=cmd_migrate)
     pre = sub.add_parser("pretrain-tiny", help="re-create the shipped tiny CLIP")
     pre.add_argument("--steps", type=int, default=4000)
     pre.add_argument("--seed", type=int, default=0)

@@ -15,7 +15,7 @@ import torch
 
 from . import records
 from .evaluate import evaluate, val_accuracy
-from .methods.base import RunContext, build_method
+from .methods.base import RunContext, build_method, completed
 from .spec import RunSpec
 from .train import train
 from .util import log
@@ -28,6 +28,7 @@ class RunFailed(RuntimeError):
 
 def execute(spec: RunSpec, results_root: Path, device: torch.device | None = None) -> dict[str, Any]:
     """The result record of `spec`, computing it unless it is already on disk."""
+    spec = completed(spec)  # checks the hyper-parameters before anything is written
     if records.is_done(results_root, spec):
         return records.read_result(results_root, spec)
     folder = records.start(results_root, spec)
@@ -60,7 +61,9 @@ def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | Non
     log(f"{spec.method} seed {spec.seed}: done in {time.time() - started:.0f}s -> {folder}")
     return {
         "run": spec.digest(),
+        "config": spec.config_digest(),
         "benchmark": bench.benchmark.name,
+        "identity": spec.identity(),
         "spec": spec.to_dict(),
         "id_split": bench.benchmark.id_split,
         "ood_splits": bench.benchmark.ood_splits,

@@ -1,37 +1,20 @@
 """From a request (methods x seeds on a benchmark) to an ordered list of RunSpecs.
 
 A spec's fields are layered: RunSpec defaults < the benchmark's `train:` budget < the method
-preset's `train:` < explicit overrides (CLI flags). Dependencies (LP before LP-FT, the fine-tuned
-run before WiSE) are added and put first; duplicates collapse because equal specs hash equally.
+preset's `train:` < explicit overrides (CLI flags). Its hyper-parameters are the method's declared
+defaults overlaid with the overrides' `hparams`, checked and typed. Dependencies (LP before
+LP-FT, the fine-tuned run before WiSE) are added and put first; duplicates collapse because equal
+specs hash equally.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any, Iterable
 
-from .config import ConfigError, read_yaml, resolve_preset
-from .methods.base import METHODS, build_method
+from .config import ConfigError
+from .method_info import method_info, train_keys
+from .methods.base import METHODS, build_method, completed
 from .spec import RunSpec
-
-SPEC_TRAIN_KEYS = {f.name for f in fields(RunSpec)} - {"benchmark", "method", "hparams"}
-
-
-def method_preset(name: str) -> dict[str, Any]:
-    """methods/<name>.yaml: {method, description, hparams, train, base}; optional for a method
-    registered in code (its defaults then live in the code alone)."""
-    from .methods import catalogue  # noqa: F401
-    try:
-        path = resolve_preset("methods", name)
-    except ConfigError:
-        if name in METHODS:
-            return {}
-        raise
-    preset = read_yaml(path)
-    unknown = sorted(set(preset.get("train", {}) or {}) - SPEC_TRAIN_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown train keys {unknown}; known: {sorted(SPEC_TRAIN_KEYS)}")
-    return preset
 
 
 def canonical_method(name: str) -> str:
@@ -43,7 +26,7 @@ def canonical_method(name: str) -> str:
     for part in parts:
         METHODS.get(part)  # raises with the list of known methods
     if len(parts) == 1:
-        base = method_preset(parts[0]).get("base")
+        base = method_info(parts[0]).base
         if base:
             parts = [base, *parts]
     return "+".join(parts)
@@ -51,22 +34,34 @@ def canonical_method(name: str) -> str:
 
 def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, seed: int = 0,
               overrides: dict[str, Any] | None = None) -> RunSpec:
-    """The spec of one run, layering benchmark budget, method presets and overrides."""
+    """The spec of one run, layering benchmark budget, method presets and overrides; its
+    hyper-parameters are complete (every declared one, typed), so records show every value."""
     method = canonical_method(method)
     fields_: dict[str, Any] = dict(benchmark_defaults)
-    hparams: dict[str, Any] = {}
     for part in method.split("+"):
-        preset = method_preset(part)
-        fields_.update(preset.get("train", {}) or {})
-        hparams.update(preset.get("hparams", {}) or {})
+        fields_.update(method_info(part).train)
     overrides = dict(overrides or {})
-    hparams.update(overrides.pop("hparams", {}) or {})
-    unknown = sorted(set(overrides) - SPEC_TRAIN_KEYS)
+    hparams = overrides.pop("hparams", None) or {}
+    unknown = sorted(set(overrides) - set(train_keys()))
     if unknown:
-        raise ConfigError(f"unknown overrides {unknown}; known: {sorted(SPEC_TRAIN_KEYS)}")
+        raise ConfigError(f"unknown overrides {unknown}; known: {train_keys()}")
     fields_.update(overrides)
     fields_["seed"] = seed
-    return RunSpec(benchmark=benchmark, method=method, hparams=hparams, **fields_)
+    return completed(RunSpec(benchmark=benchmark, method=method, hparams=hparams, **fields_))
+
+
+def sibling_spec(spec: RunSpec, method: str) -> RunSpec:
+    """The spec the planner makes for `method` under the same request as `spec`: same benchmark,
+    seed and budget overrides, `method`'s own preset, and its hyper-parameters as `spec` gives them.
+
+    LP-FT's LP stage is `sibling_spec(lpft_spec, "lp")`: the very `lp` run of the same grid.
+    """
+    from .data.benchmark import load_benchmark
+    defaults = load_benchmark(spec.benchmark).train_defaults
+    planned = make_spec(spec.method, defaults, spec.benchmark, spec.seed)
+    overrides = {k: getattr(spec, k) for k in train_keys() if getattr(spec, k) != getattr(planned, k)}
+    return make_spec(method, defaults, spec.benchmark, spec.seed,
+                     {**overrides, "hparams": {method: spec.hparams_of(method)}})
 
 
 def with_dependencies(specs: Iterable[RunSpec]) -> list[RunSpec]:

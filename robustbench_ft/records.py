@@ -1,6 +1,6 @@
 """The on-disk record of a run: results/<benchmark>/<method>/<hash>/.
 
-    spec.yaml       the RunSpec (written first)
+    spec.yaml       the RunSpec with its spec_version (written first)
     metrics.jsonl   one JSON line per training step
     checkpoint.pt   the selected weights as a state_dict (methods that train)
     result.json     the final record, written atomically: its presence means "done"
@@ -23,7 +23,7 @@ from .config import benchmark_key
 from .spec import RunSpec
 from .util import atomic_write_text
 
-RESULT_SCHEMA = 1
+RESULT_SCHEMA = 2  # 2: nested hyper-parameters, `config` and `identity` (docs/records.md)
 
 
 class MissingRunError(FileNotFoundError):

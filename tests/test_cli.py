@@ -75,8 +75,9 @@ def test_model_without_weights_is_a_clear_error(capsys, tmp_path):
 def test_missing_weights_file_through_the_cli(capsys, tmp_path, mini_benchmark):
     code = main(["run", "--methods", "zeroshot", "--dataset", mini_benchmark, "--model", "tiny-clip",
                  "--pretrained", str(tmp_path / "missing.pt"), "--results", str(tmp_path)])
-    assert code == 1
+    assert code == 2  # found while planning (the file's digest names the run): nothing ran
     assert "does not exist" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_report_format_is_a_clear_error(capsys, tmp_path):

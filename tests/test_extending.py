@@ -9,6 +9,7 @@ import torch
 from robustbench_ft import records
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.execute import execute
+from robustbench_ft.hparams import HParam
 from robustbench_ft.methods.base import METHODS, Batch, RunContext
 from robustbench_ft.methods.finetune import FineTune
 from robustbench_ft.models.classifier import ImageClassifier
@@ -19,6 +20,8 @@ from robustbench_ft.plan import make_spec
 class L2SP(FineTune):
     """L2-SP: cross-entropy + lam * |theta - theta_0|^2 over the image encoder."""
 
+    hparams = (HParam("lam", float, 0.1, "weight of the penalty"),)
+
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.params = dict(model.visual.named_parameters())
         self.start = {k: v.detach().clone() for k, v in self.params.items()}
@@ -26,7 +29,7 @@ class L2SP(FineTune):
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
         distance = sum((self.params[k] - v).pow(2).sum() for k, v in self.start.items())
-        terms["l2sp"] = self.spec.hparam("lam", 0.1) * distance
+        terms["l2sp"] = self.hp["lam"] * distance
         return terms
 
 
@@ -39,3 +42,4 @@ def test_a_method_defined_outside_the_package_runs_through_the_shared_trainer(mi
     assert rows[0]["l2sp"] == 0.0 and rows[-1]["l2sp"] > 0.0  # zero at theta_0, then grows
     assert all(abs(r["loss"] - r["ce"] - r["l2sp"]) < 1e-9 for r in rows)
     assert result["spec"]["method"] == "test-l2sp" and result["records"][0]["splits"]
+    assert result["spec"]["hparams"] == {"test-l2sp": {"lam": 0.5}}

@@ -96,9 +96,9 @@ def test_lp_leaves_the_encoder_bit_identical(mini_benchmark, tmp_path):
 
 
 def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
-    spec = spec_for("lpft", mini_benchmark, hparams={"lp_lr": 1e-2})
+    spec = spec_for("lpft", mini_benchmark, lr=1e-2)
     lp_spec = build_method(spec).dependencies()[0]
-    assert lp_spec.method == "lp" and lp_spec.lr == 1e-2
+    assert lp_spec == spec_for("lp", mini_benchmark, lr=1e-2) and lp_spec.lr == 1e-2
     execute(lp_spec, tmp_path)
     ctx = context(spec, tmp_path)
     model = ctx.bench.fresh_classifier()
@@ -110,7 +110,7 @@ def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
 
 def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp_path):
     ft = spec_for("ft", mini_benchmark, lr=1e-3)
-    wise = spec_for("wise", mini_benchmark, lr=1e-3, hparams={"alphas": [0.0, 0.5, 1.0]})
+    wise = spec_for("wise", mini_benchmark, lr=1e-3, hparams={"wise": {"alphas": [0.0, 0.5, 1.0]}})
     assert build_method(wise).dependencies() == [ft]
     execute(ft, tmp_path)
     ctx = context(wise, tmp_path)

@@ -1,46 +1,21 @@
-"""RunSpec hashing and layered construction."""
+"""RunSpec: typed fields, layered construction, the planner's dependencies."""
 
 from __future__ import annotations
-
-import dataclasses
 
 import pytest
 
 from robustbench_ft.config import ConfigError
+from robustbench_ft.methods.base import build_method
 from robustbench_ft.plan import canonical_method, make_spec, plan_grid
 from robustbench_ft.spec import RunSpec
 
-# The digest names result folders: changing RunSpec's fields or defaults re-names every run.
-GOLDEN_DIGEST = "cb11db4a909a"
-CHANGED = {"benchmark": "other", "method": "lp", "model": "ViT-B-16", "pretrained": "openai",
-           "seed": 1, "steps": 1, "batch_size": 2, "lr": 1e-5, "weight_decay": 0.0,
-           "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0, "accum_steps": 2,
-           "eval_every": 3, "selection": "last", "precision": "bf16", "hparams": {"lam": 2.0}}
-
-
-def test_digest_is_stable():
-    spec = RunSpec(benchmark="embedded", method="ft")
-    assert spec.digest() == RunSpec(benchmark="embedded", method="ft").digest()
-    assert spec.digest() == GOLDEN_DIGEST
-    assert len(spec.digest()) == 12
-
-
-def test_every_field_changes_the_digest():
-    base = RunSpec(benchmark="embedded", method="ft")
-    assert set(CHANGED) == {f.name for f in dataclasses.fields(RunSpec)}
-    for name, value in CHANGED.items():
-        assert base.replace(**{name: value}).digest() != base.digest(), name
-
-
-def test_hparam_order_does_not_matter():
-    a = RunSpec(benchmark="b", method="m", hparams={"x": 1, "y": [1, 2]})
-    b = RunSpec(benchmark="b", method="m", hparams={"y": [1, 2], "x": 1})
-    assert a.digest() == b.digest() and a.hparam("y") == [1, 2]
+BUDGET = {"steps": 375, "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "eval_every": 75}
 
 
 def test_round_trip_through_dict():
-    spec = RunSpec(benchmark="b", method="m", hparams={"alphas": [0.0, 0.5]})
+    spec = RunSpec(benchmark="b", method="ft+wise", hparams={"wise": {"alphas": [0.0, 0.5]}})
     assert RunSpec.from_dict(spec.to_dict()) == spec
+    assert spec.hparams_of("wise") == {"alphas": [0.0, 0.5]} and spec.hparams_of("ft") == {}
 
 
 def test_invalid_values_are_rejected():
@@ -50,10 +25,21 @@ def test_invalid_values_are_rejected():
         RunSpec.from_dict({"benchmark": "b", "method": "m", "lr_typo": 1})
 
 
+def test_field_types_are_checked_and_ints_widen_to_floats():
+    assert RunSpec(benchmark="b", method="ft", lr=1).lr == 1.0
+    with pytest.raises(ConfigError, match=r"run spec field 'lr' must be float, got str '3e-4'"):
+        RunSpec(benchmark="b", method="ft", lr="3e-4")  # what YAML makes of 3e-4 without a dot
+    with pytest.raises(ConfigError, match="'steps' must be int, got float 1.5"):
+        RunSpec(benchmark="b", method="ft", steps=1.5)
+    with pytest.raises(ConfigError, match="'seed' must be int, got bool"):
+        RunSpec(benchmark="b", method="ft", seed=True)
+
+
 def test_layering_benchmark_preset_override():
     spec = make_spec("lp", {"steps": 375, "lr": 3e-4}, "embedded", seed=2, overrides={"steps": 7})
     assert (spec.steps, spec.lr, spec.weight_decay, spec.seed) == (7, 1e-3, 0.0, 2)
-    assert make_spec("lipsum", {}, "embedded").hparam("num_texts") == 80
+    assert make_spec("lipsum", {}, "embedded").hparams_of("lipsum") == {"lam": 1.0, "num_texts": 80,
+                                                                        "text_length": 8}
 
 
 def test_wise_alone_means_ft_plus_wise():
@@ -72,3 +58,21 @@ def test_plan_orders_dependencies_and_dedupes():
     assert methods.index("lp") < methods.index("lpft")
     assert methods.index("ft") < methods.index("ft+wise")
     assert sorted(methods) == sorted(["lp", "lpft", "ft", "ft+wise"])
+
+
+@pytest.mark.parametrize("overrides", [{}, {"lr": 1e-4, "steps": 50}])
+def test_lpft_stage_is_the_grids_own_lp_run(overrides):
+    """LP-FT's LP stage is derived from `lp`'s own spec: the same run the grid plans for `lp`."""
+    specs = plan_grid(["lp", "lpft"], [3], "embedded", BUDGET, overrides)
+    lp = [s for s in specs if s.method == "lp"]
+    lpft = next(s for s in specs if s.method == "lpft")
+    assert len(lp) == 1 and build_method(lpft).dependencies() == lp
+    assert lp[0].weight_decay == 0.0 and lp[0].seed == 3
+
+
+def test_wise_base_keeps_only_the_base_parts_hyper_parameters():
+    spec = make_spec("lipsum+wise", BUDGET, "embedded", 0,
+                     {"hparams": {"lipsum": {"lam": 2.0}, "wise": {"alphas": [0.0, 1.0]}}})
+    base = build_method(spec).dependencies()[0]
+    assert base == make_spec("lipsum", BUDGET, "embedded", 0, {"hparams": {"lam": 2.0}})
+    assert base.hparams_dict() == {"lipsum": {"lam": 2.0, "num_texts": 80, "text_length": 8}}

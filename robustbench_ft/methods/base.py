@@ -5,6 +5,8 @@ the loss is (`loss_terms`, summed by the trainer), what happens after each optim
 (`after_step`), which finished runs it builds on (`dependencies`) and which models get evaluated
 once training is over (`variants`: the trained model itself, or e.g. one WiSE interpolation per
 alpha). Methods register by decorator in METHODS; `a+b` composes a post-hoc method b onto a.
+Each method declares its hyper-parameters once, as `HParam`s on its class; it reads their typed
+values from `self.hp`. Its label, reference and description live in its preset (method_info.py).
 """
 
 from __future__ import annotations
@@ -16,13 +18,26 @@ from typing import Any, ClassVar, Iterator
 import torch
 import torch.nn.functional as F
 
+from ..hparams import HParam, check_part
 from ..models.classifier import ImageClassifier
 from ..records import load_checkpoint
 from ..registry import Registry
 from ..spec import RunSpec
 from ..workbench import Workbench
 
-METHODS: Registry[type["Method"]] = Registry("method")
+class MethodRegistry(Registry[type["Method"]]):
+    """Registers a method class under a name and tells the class its name (one place, the decorator)."""
+
+    def register(self, name: str):
+        add = super().register(name)
+
+        def decorate(cls: type["Method"]) -> type["Method"]:
+            cls.name = name
+            return add(cls)
+        return decorate
+
+
+METHODS = MethodRegistry("method")
 
 
 @dataclass
@@ -53,12 +68,13 @@ class RunContext:
 class Method:
     """Plain cross-entropy fine-tuning of everything the classifier holds; subclasses adjust."""
 
-    name: ClassVar[str] = "base"
+    name: ClassVar[str] = "base"  # set by @METHODS.register
     trains: ClassVar[bool] = True
-    description: ClassVar[str] = ""
+    hparams: ClassVar[tuple[HParam, ...]] = ()
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
+        self.hp: dict[str, Any] = resolve_hparams(spec)[self.name]
 
     def dependencies(self) -> list[RunSpec]:
         return []
@@ -83,6 +99,38 @@ class Method:
 
 def build_method(spec: RunSpec) -> Method:
     """The method object of a spec; 'a+b' is post-hoc method b applied to a's run."""
+    return method_class(spec.parts[-1])(spec)
+
+
+def method_class(name: str) -> type[Method]:
     from . import catalogue  # noqa: F401  (registers every method)
-    name = spec.method.rsplit("+", 1)[-1]
-    return METHODS.get(name)(spec)
+    return METHODS.get(name)
+
+
+def resolve_hparams(spec: RunSpec) -> dict[str, dict[str, Any]]:
+    """Every part's typed hyper-parameters with defaults filled in; a bad key or type raises."""
+    given = spec.hparams_dict()
+    owners: dict[str, list[str]] = {}
+    for name in METHODS.names():
+        for declared in method_class(name).hparams:
+            owners.setdefault(declared.name, []).append(name)
+    resolved = {}
+    for part in spec.parts:
+        resolved[part] = check_part(part, method_class(part).hparams, given.get(part, {}), owners)
+    return resolved
+
+
+def completed(spec: RunSpec) -> RunSpec:
+    """`spec` with every declared hyper-parameter filled in (same identity: defaults are not in it)."""
+    return spec.replace(hparams=resolve_hparams(spec))
+
+
+def non_default_hparams(spec: RunSpec) -> dict[str, dict[str, Any]]:
+    """The hyper-parameters that differ from their declared defaults, per part (for identity)."""
+    out = {}
+    for part, values in resolve_hparams(spec).items():
+        defaults = {h.name: h.default for h in method_class(part).hparams}
+        changed = {k: v for k, v in values.items() if v != defaults[k]}
+        if changed:
+            out[part] = changed
+    return out

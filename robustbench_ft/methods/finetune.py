@@ -11,5 +11,4 @@ from .base import METHODS, Method
 
 @METHODS.register("ft")
 class FineTune(Method):
-    name = "ft"
-    description = "full fine-tuning (image encoder + head from zero-shot), cross-entropy"
+    """Full fine-tuning (image encoder + head from zero-shot), cross-entropy: the base behaviour."""

@@ -10,8 +10,7 @@ from .base import METHODS, Method, RunContext
 
 @METHODS.register("lp")
 class LinearProbe(Method):
-    name = "lp"
-    description = "linear probe: head only (from zero-shot), image encoder frozen"
+    """Linear probe: head only (from zero-shot), image encoder frozen."""
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         model.visual.requires_grad_(False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from ..hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..models.tokenizers import random_token_sequences
 from .base import METHODS, Batch, RunContext
@@ -27,8 +28,13 @@ def lipsum_regulariser(features: torch.Tensor, reference_features: torch.Tensor,
 
 @METHODS.register("lipsum")
 class LipsumFT(FineTune):
-    name = "lipsum"
-    description = "FT + random-text energy regulariser against the zero-shot model (lambda=1, M=80, L=8)"
+    """FT + the random-text energy regulariser against the zero-shot model."""
+
+    hparams = (
+        HParam("lam", float, 1.0, "weight of the regulariser (the paper's lambda)", space=(0.5, 1.0, 2.0)),
+        HParam("num_texts", int, 80, "M random texts per step, shared by the batch"),
+        HParam("text_length", int, 8, "L random token ids between SOT and EOT"),
+    )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         # theta_0, frozen. It runs in the tuned model's mode (CLIP has no dropout) so both forwards
@@ -38,12 +44,11 @@ class LipsumFT(FineTune):
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
         bench = ctx.bench
-        tokens = random_token_sequences(bench.clip.tokenizer, int(self.spec.hparam("num_texts", 80)),
-                                        int(self.spec.hparam("text_length", 8)), ctx.generator,
-                                        bench.clip.context_length)
+        tokens = random_token_sequences(bench.clip.tokenizer, self.hp["num_texts"], self.hp["text_length"],
+                                        ctx.generator, bench.clip.context_length)
         text_features = bench.encode_texts(tokens)
         with torch.no_grad():
             reference = self.reference.features(batch.inputs)
         reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)
-        terms["lipsum"] = float(self.spec.hparam("lam", 1.0)) * reg
+        terms["lipsum"] = self.hp["lam"] * reg
         return terms

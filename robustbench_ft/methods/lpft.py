@@ -1,7 +1,8 @@
 """LP-FT (Kumar et al., 2022): fine-tune everything, starting from a linear probe's head.
 
-The LP stage is an ordinary `lp` run of the same benchmark, model and seed, trained with this
-method's `lp_lr` / `lp_weight_decay`; a finished one is reused, never retrained.
+The LP stage is exactly the `lp` run that the planner makes for the same request (benchmark,
+seed, budget overrides), derived from `lp`'s own preset: the two cannot drift apart, and a
+finished one is reused, never retrained.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from .finetune import FineTune
 
 @METHODS.register("lpft")
 class LinearProbeThenFineTune(FineTune):
-    name = "lpft"
-    description = "LP-FT: linear probe first, then full fine-tuning from the LP head"
+    """LP-FT: linear probe first, then full fine-tuning from the LP head."""
 
     def lp_spec(self) -> RunSpec:
-        return self.spec.replace(method="lp", lr=self.spec.hparam("lp_lr", self.spec.lr),
-                                 weight_decay=self.spec.hparam("lp_weight_decay", 0.0), hparams=())
+        from ..plan import sibling_spec
+        return sibling_spec(self.spec, "lp")
 
     def dependencies(self) -> list[RunSpec]:
         return [self.lp_spec()]

@@ -2,32 +2,34 @@
 
 theta_alpha = (1 - alpha) theta_0 + alpha theta_tuned for the image encoder and the head, one
 evaluated variant per alpha. Plain 'wise' is 'ft+wise'; 'lipsum+wise' interpolates Lipsum-FT.
+The base run is this spec with the last part dropped and only the base's hyper-parameters kept.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
+from ..hparams import HParam
 from ..models.classifier import ImageClassifier, interpolate_state
 from ..spec import RunSpec
 from .base import METHODS, Method, RunContext
 
-WISE_HPARAMS = ("alphas",)
-DEFAULT_ALPHAS = tuple(round(0.1 * i, 1) for i in range(11))
+DEFAULT_ALPHAS = [round(0.1 * i, 1) for i in range(11)]
 
 
 @METHODS.register("wise")
 class WiSE(Method):
-    name = "wise"
+    """Post-hoc weight interpolation with zero-shot over an alpha grid ('ft+wise', 'lipsum+wise')."""
+
     trains = False
-    description = "post-hoc weight interpolation with zero-shot over an alpha grid ('ft+wise', 'lipsum+wise')"
+    hparams = (HParam("alphas", list[float], DEFAULT_ALPHAS, "mixing weights of the tuned model"),)
 
     def base_spec(self) -> RunSpec:
-        base = self.spec.method.rsplit("+", 1)[0]
-        if base == self.spec.method:
-            raise ValueError(f"'wise' needs a base run: write '<method>+wise', e.g. 'ft+wise'")
-        hparams = {k: v for k, v in self.spec.hparams if k not in WISE_HPARAMS}
-        return self.spec.replace(method=base, hparams=hparams)
+        if len(self.spec.parts) < 2:
+            raise ValueError("'wise' needs a base run: write '<method>+wise', e.g. 'ft+wise'")
+        base = self.spec.parts[:-1]
+        hparams = {part: values for part, values in self.spec.hparams_dict().items() if part in base}
+        return self.spec.replace(method="+".join(base), hparams=hparams)
 
     def dependencies(self) -> list[RunSpec]:
         return [self.base_spec()]
@@ -36,6 +38,6 @@ class WiSE(Method):
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
         tuned = ctx.checkpoint_of(self.base_spec())
         start = ctx.bench.zeroshot.state_dict()
-        for alpha in self.spec.hparam("alphas", list(DEFAULT_ALPHAS)):
-            model.load_state_dict(interpolate_state(start, tuned, float(alpha)))
-            yield {"alpha": float(alpha)}, model
+        for alpha in self.hp["alphas"]:
+            model.load_state_dict(interpolate_state(start, tuned, alpha))
+            yield {"alpha": alpha}, model

@@ -10,9 +10,9 @@ from .base import METHODS, Method, RunContext
 
 @METHODS.register("zeroshot")
 class ZeroShot(Method):
-    name = "zeroshot"
+    """Pretrained CLIP with the zero-shot head built from prompt templates; nothing trains."""
+
     trains = False
-    description = "pretrained CLIP with the zero-shot head built from prompt templates"
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:

@@ -2,26 +2,40 @@
 
 Schema (version TIDY_SCHEMA_VERSION, a public contract, documented in docs/records.md): one row
 per (run, record, split, metric) with columns
-    benchmark, method, alpha, seed, split, role, metric, value, run, id_val_acc
-`alpha` is empty (NaN) except for post-hoc interpolations; `role` is 'id' or 'ood'; `value` is in
-the metric's natural unit (accuracy as a fraction in [0, 1]); `id_val_acc` is the record's
-accuracy on the ID validation split (the model-selection signal, e.g. for the best WiSE alpha).
+    benchmark, method, model, pretrained, config, <settings that vary>, steps, batch_size,
+    alpha, seed, split, role, metric, value, run, id_val_acc
+`config` is the digest of the run's identity without its seed: seeds are aggregated only within
+one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weight_decay`, ...)
+or method hyper-parameter (`lipsum.lam`, named part.key) that takes more than one value in the
+frame, sorted by name. `alpha` is empty (NaN) except for post-hoc interpolations; `role` is 'id'
+or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0, 1]);
+`id_val_acc` is the record's accuracy on the ID validation split (the model-selection signal).
+
+Schema-1 records (result.json "schema": 1, written before spec version 2) still load: their
+config is a digest of their old spec prefixed 'v1-', and their hyper-parameters get no columns
+(`robustbench-ft migrate` rewrites them as schema 2).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from ..config import benchmark_key
+from ..identity import digest_of
+from ..spec import RunSpec
 
-TIDY_SCHEMA_VERSION = 1
-CATEGORICAL = ["benchmark", "method", "split", "role", "metric", "run"]
-COLUMNS = ["benchmark", "method", "alpha", "seed", "split", "role", "metric", "value", "run",
-           "id_val_acc"]
+TIDY_SCHEMA_VERSION = 2
+RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
+BUDGET_COLUMNS = ["steps", "batch_size"]
+ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc"]
+CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "split", "role", "metric", "run"]
+NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS}
+DEFAULT_WEIGHTS = next(f.default for f in fields(RunSpec) if f.name == "pretrained")
 
 
 @dataclass
@@ -30,26 +44,50 @@ class Collection:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
 
 
-def _rows(result: dict) -> list[tuple]:
+def _settings(spec: dict[str, Any], nested_hparams: bool) -> dict[str, Any]:
+    """Every setting of a run as flat columns: spec fields, then part.key hyper-parameters."""
+    out = {k: v for k, v in spec.items() if k not in NOT_SETTINGS}
+    if nested_hparams:
+        for part, values in (spec.get("hparams") or {}).items():
+            out.update({f"{part}.{key}": value for key, value in values.items()})
+    return {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in out.items()}
+
+
+def _run_info(result: dict[str, Any]) -> dict[str, Any]:
+    """The run-level columns of one result record (schema 1 or 2)."""
     spec = result["spec"]
-    id_split = result["id_split"]
-    benchmark = result.get("benchmark") or benchmark_key(spec["benchmark"])
+    schema = result.get("schema", 1)
+    if schema >= 2:
+        config = result["config"]
+        weights = result["identity"].get("pretrained", DEFAULT_WEIGHTS)
+    else:
+        config = "v1-" + digest_of({k: v for k, v in spec.items() if k != "seed"})
+        weights = spec.get("pretrained", DEFAULT_WEIGHTS)
+    return {"benchmark": result.get("benchmark") or benchmark_key(spec["benchmark"]),
+            "method": spec["method"], "model": spec.get("model", "?"),
+            "pretrained": "none" if weights is None else str(weights), "config": config,
+            "steps": spec.get("steps"), "batch_size": spec.get("batch_size"),
+            "settings": _settings(spec, nested_hparams=schema >= 2)}
+
+
+def _rows(result: dict[str, Any]) -> list[tuple]:
+    id_split, run, seed = result["id_split"], result["run"], int(result["spec"]["seed"])
     rows = []
     for record in result["records"]:
         alpha = record.get("alpha")
         alpha = float("nan") if alpha is None else float(alpha)
+        val = float(record.get("val_acc", "nan"))
         for split, metrics in record["splits"].items():
             role = "id" if split == id_split else "ood"
-            for metric, value in metrics.items():
-                rows.append((benchmark, spec["method"], alpha, int(spec["seed"]), split, role,
-                             metric, float(value), result["run"], float(record.get("val_acc", "nan"))))
+            rows.extend((alpha, seed, split, role, metric, float(value), run, val)
+                        for metric, value in metrics.items())
     return rows
 
 
 def collect(results_root: str | Path) -> Collection:
     """Every finished run (result.json) under the root; unfinished or broken ones are listed."""
     root = Path(results_root)
-    rows: list[tuple] = []
+    results: list[dict[str, Any]] = []
     skipped: list[tuple[str, str]] = []
     for spec_file in sorted(root.rglob("spec.yaml")):
         folder = spec_file.parent
@@ -60,18 +98,29 @@ def collect(results_root: str | Path) -> Collection:
             skipped.append((str(folder), why))
             continue
         try:
-            rows.extend(_rows(json.loads(result_file.read_text())))
+            result = json.loads(result_file.read_text())
+            _run_info(result), _rows(result)  # check it reads before keeping it
+            results.append(result)
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             skipped.append((str(folder), f"unreadable result.json ({type(err).__name__}: {err})"))
-    return Collection(_frame(rows), skipped)
+    return Collection(frame_from_results(results), skipped)
 
 
-def frame_from_results(results: list[dict]) -> pd.DataFrame:
-    """The tidy frame of result records already in memory (e.g. those a grid just produced)."""
-    return _frame([row for result in results for row in _rows(result)])
-
-
-def _frame(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=COLUMNS)
+def frame_from_results(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """The tidy frame of result records (read from disk, or those a grid just produced)."""
+    rows = pd.DataFrame.from_records([row for r in results for row in _rows(r)], columns=ROW_COLUMNS)
+    infos = {r["run"]: _run_info(r) for r in results}
+    settings = pd.DataFrame.from_records([info.pop("settings") for info in infos.values()],
+                                         index=list(infos))
+    varying = sorted(c for c in settings.columns if settings[c].dropna().astype(str).nunique() > 1)
+    runs = pd.DataFrame.from_records(list(infos.values()), index=list(infos),
+                                     columns=RUN_COLUMNS + BUDGET_COLUMNS).join(settings[varying])
+    frame = rows.join(runs, on="run")[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS]
     # few distinct values each: categories make the many equality filters of tables cheap
     return frame.astype({c: "category" for c in CATEGORICAL})
+
+
+def setting_columns(frame: pd.DataFrame) -> list[str]:
+    """The varying-setting columns of a tidy frame (between `config` and `steps`)."""
+    columns = list(frame.columns)
+    return columns[columns.index("config") + 1:columns.index("steps")]

@@ -6,7 +6,8 @@
   argument that a larger energy gap goes with a larger drop);
 - distortion: feature distortion per split and method (is OOD distorted more than ID?);
 - accuracy_bars: accuracy per split and method.
-Post-hoc methods enter the last three at the chosen alpha.
+Post-hoc methods enter the last three at the chosen alpha. The frame is the selection's
+(tables.selected_frame): one series per `entry`, i.e. per selected configuration, in table order.
 """
 
 from __future__ import annotations
@@ -20,15 +21,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .tables import METHOD_ORDER, method_label  # noqa: E402
 
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7.5,
                      "figure.dpi": 150, "savefig.bbox": "tight"})
 MARKERS = "osD^v<>PX*h"
 
 
-def _ordered(methods) -> list[str]:
-    return sorted(methods, key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else 99, m))
+def _ordered(frame: pd.DataFrame, entries) -> list[str]:
+    """Entries in table order (the selected frame lists them in that order)."""
+    order = list(dict.fromkeys(frame["entry"]))
+    return [e for e in order if e in set(entries)]
+
+
+def _zeroshot_entries(frame: pd.DataFrame) -> set[str]:
+    return set(frame.loc[frame["method"] == "zeroshot", "entry"])
 
 
 def _at_alpha(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -38,10 +44,10 @@ def _at_alpha(frame: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 
 def _means(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """Mean over seeds per (method, alpha, split), alpha NaN kept as its own group."""
+    """Mean over seeds per (entry, alpha, split), alpha NaN kept as its own group."""
     part = frame[frame["metric"] == metric].copy()
     part["alpha"] = part["alpha"].fillna(-1.0)
-    return part.groupby(["method", "alpha", "split", "role"], as_index=False, sort=False, observed=True)["value"].mean()
+    return part.groupby(["entry", "alpha", "split", "role"], as_index=False, sort=False, observed=True)["value"].mean()
 
 
 def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
@@ -54,18 +60,19 @@ def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
 
 def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
     means = _means(frame, "acc")
-    per = means.groupby(["method", "alpha", "role"], observed=True)["value"].mean().unstack("role") * 100
+    per = means.groupby(["entry", "alpha", "role"], observed=True)["value"].mean().unstack("role") * 100
+    zeroshot = _zeroshot_entries(frame)
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
-    for i, method in enumerate(_ordered(per.index.get_level_values(0).unique())):
-        rows = per.loc[method].sort_index()
+    for i, entry in enumerate(_ordered(frame, per.index.get_level_values(0).unique())):
+        rows = per.loc[entry].sort_index()
         marker = MARKERS[i % len(MARKERS)]
         if (rows.index >= 0).any():  # post-hoc curve through its alphas
-            line = ax.plot(rows["id"], rows["ood"], marker=marker, ms=3.5, label=method_label(method))[0]
+            line = ax.plot(rows["id"], rows["ood"], marker=marker, ms=3.5, label=entry)[0]
             ends = rows.iloc[[0, -1]]
             ax.plot(ends["id"], ends["ood"], ls="--", lw=0.8, color=line.get_color())
         else:
-            style = {"marker": "*", "ms": 12, "color": "black"} if method == "zeroshot" else {"marker": marker, "ms": 6}
-            ax.plot(rows["id"], rows["ood"], ls="none", label=method_label(method), **style)
+            style = {"marker": "*", "ms": 12, "color": "black"} if entry in zeroshot else {"marker": marker, "ms": 6}
+            ax.plot(rows["id"], rows["ood"], ls="none", label=entry, **style)
     ax.set_xlabel("ID accuracy (%)")
     ax.set_ylabel("mean OOD accuracy (%)")
     ax.set_title("Robustness: ID vs OOD accuracy")
@@ -77,17 +84,18 @@ def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
 def plot_energy_gap(frame: pd.DataFrame, out: Path, alpha: float) -> list[Path]:
     frame = _at_alpha(frame, alpha)
     acc, gap = _means(frame, "acc"), _means(frame, "energy_gap")
-    zs = acc[acc["method"] == "zeroshot"].set_index("split")["value"]
+    zeroshot = _ordered(frame, _zeroshot_entries(frame))
+    zs = acc[acc["entry"] == zeroshot[0]].set_index("split")["value"]
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
     splits = list(dict.fromkeys(gap.loc[gap["role"] == "ood", "split"]))
-    for i, method in enumerate(_ordered(m for m in gap["method"].unique() if m != "zeroshot")):
-        g = gap[(gap["method"] == method) & (gap["role"] == "ood")].set_index("split")["value"]
-        a = acc[(acc["method"] == method) & (acc["role"] == "ood")].set_index("split")["value"]
+    for i, entry in enumerate(_ordered(frame, [e for e in gap["entry"].unique() if e not in zeroshot])):
+        g = gap[(gap["entry"] == entry) & (gap["role"] == "ood")].set_index("split")["value"]
+        a = acc[(acc["entry"] == entry) & (acc["role"] == "ood")].set_index("split")["value"]
         common = [s for s in splits if s in g.index and s in a.index and s in zs.index]
         if not common:
             continue
         drop = (zs[common] - a[common]) * 100
-        ax.scatter(g[common], drop, s=18, marker=MARKERS[i % len(MARKERS)], label=method_label(method))
+        ax.scatter(g[common], drop, s=18, marker=MARKERS[i % len(MARKERS)], label=entry)
     ax.axhline(0, color="gray", lw=0.6)
     ax.set_xlabel("energy gap vs zero-shot")
     ax.set_ylabel("OOD accuracy drop vs zero-shot (pp)")
@@ -97,19 +105,19 @@ def plot_energy_gap(frame: pd.DataFrame, out: Path, alpha: float) -> list[Path]:
     return _save(fig, out, "energy_gap")
 
 
-def _grouped_bars(means: pd.DataFrame, ylabel: str, title: str, scale: float) -> plt.Figure:
-    methods = _ordered(means["method"].unique())
+def _grouped_bars(means: pd.DataFrame, order: list[str], ylabel: str, title: str, scale: float) -> plt.Figure:
+    labels = [e for e in order if e in set(means["entry"])]
     splits = list(dict.fromkeys(means.sort_values("role", kind="stable")["split"]))
-    fig, ax = plt.subplots(figsize=(max(4.2, 0.9 * len(methods) + 1.5), 3.2))
+    fig, ax = plt.subplots(figsize=(max(4.2, 0.9 * len(labels) + 1.5), 3.2))
     width = 0.8 / max(1, len(splits))
-    x = np.arange(len(methods))
+    x = np.arange(len(labels))
     for j, split in enumerate(splits):
-        values = [means[(means["method"] == m) & (means["split"] == split)]["value"].mean() * scale
-                  for m in methods]
+        values = [means[(means["entry"] == m) & (means["split"] == split)]["value"].mean() * scale
+                  for m in labels]
         role = means.loc[means["split"] == split, "role"].iloc[0]
         ax.bar(x + (j - (len(splits) - 1) / 2) * width, values, width,
                label=f"{split} ({role.upper()})", hatch="//" if role == "id" else None, edgecolor="white")
-    ax.set_xticks(x, [method_label(m) for m in methods], rotation=20, ha="right")
+    ax.set_xticks(x, labels, rotation=20, ha="right")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(axis="y", alpha=0.3)
@@ -119,13 +127,15 @@ def _grouped_bars(means: pd.DataFrame, ylabel: str, title: str, scale: float) ->
 
 def plot_distortion(frame: pd.DataFrame, out: Path, alpha: float) -> list[Path]:
     means = _means(_at_alpha(frame, alpha), "feature_distortion")
-    means = means[means["method"] != "zeroshot"]
-    fig = _grouped_bars(means, "feature distortion", "Feature distortion per split", 1.0)
+    means = means[~means["entry"].isin(_zeroshot_entries(frame))]
+    fig = _grouped_bars(means, _ordered(frame, means["entry"]), "feature distortion",
+                        "Feature distortion per split", 1.0)
     return _save(fig, out, "distortion")
 
 
 def plot_accuracy_bars(frame: pd.DataFrame, out: Path, alpha: float) -> list[Path]:
-    fig = _grouped_bars(_means(_at_alpha(frame, alpha), "acc"), "accuracy (%)", "Accuracy per split", 100.0)
+    means = _means(_at_alpha(frame, alpha), "acc")
+    fig = _grouped_bars(means, _ordered(frame, means["entry"]), "accuracy (%)", "Accuracy per split", 100.0)
     return _save(fig, out, "accuracy_bars")
 
 

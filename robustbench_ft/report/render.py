@@ -10,17 +10,25 @@ from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
 from .figures import write_figures
-from .tables import FAMILIES, build_table, to_csv, to_latex, to_markdown
+from .selection import DEFAULT_SELECTION, selection_rule
+from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
 
 RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
 
 
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
-                 plots: bool = False, alpha: float = 0.5, echo: bool = True) -> list[Path]:
-    """Write <out>/<benchmark>/<family>.<fmt>, claims.md (+ records.csv, figures); returns the paths."""
+                 plots: bool = False, alpha: float = 0.5, echo: bool = True,
+                 selection: str = DEFAULT_SELECTION) -> list[Path]:
+    """Write <out>/<benchmark>/<family>.<fmt>, claims.md (+ records.csv, figures); returns the paths.
+
+    `selection` names the rule that picks each method's configuration (selection.py); claims
+    always compare one configuration per method, so under `all` they use the default rule.
+    """
     unknown = [f for f in formats if f not in RENDERERS]
     if unknown:
         raise ConfigError(f"unknown report formats {unknown}; expected a comma list of {sorted(RENDERERS)}")
+    rule = selection_rule(selection)
+    claims_rule = rule if rule.one_per_method else selection_rule(DEFAULT_SELECTION)
     collection = collect(results)
     for folder, why in collection.skipped:
         print(f"skipped {folder}: {why}", file=sys.stderr)
@@ -38,18 +46,18 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
             present = [m for m in metrics if m in set(part["metric"])]
             if not present:
                 continue
-            table = build_table(part, present, alpha)
+            table = build_table(part, present, alpha, rule)
             for fmt in formats:
                 path = folder / f"{family}.{fmt}"
                 atomic_write_text(path, RENDERERS[fmt](table))
                 written.append(path)
             if echo and family == "accuracy":
                 print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
-        claims = claims_markdown(part)
+        claims = claims_markdown(selected_frame(entries(part, claims_rule)))
         if claims:
             path = folder / "claims.md"
             atomic_write_text(path, claims)
             written.append(path)
         if plots:
-            written += write_figures(part, folder / "figures", alpha)
+            written += write_figures(selected_frame(entries(part, rule)), folder / "figures", alpha)
     return written

@@ -1,18 +1,24 @@
 """Paper-style tables from the tidy frame: rows = methods, columns = ID, each OOD split, mean OOD.
 
-Cells are mean +- std over seeds (sample std; a single seed shows the mean alone). Accuracy and
-ECE are shown in percent with one decimal, NLL, feature distortion and energy gap with three
-decimals. The best cell per column is bold (highest accuracy, lowest of the others). A post-hoc
-method (rows with an alpha) appears twice: at the chosen alpha, and at the alpha with the best
-mean ID validation accuracy, marked as such.
+Which configuration of a method makes its row is the selection rule's choice (selection.py);
+cells are mean +- std over that configuration's seeds (sample std; a single seed shows the mean
+alone). Accuracy and ECE are shown in percent with one decimal, NLL, feature distortion and
+energy gap with three decimals. The best cell per column is bold (highest accuracy, lowest of the
+others). A post-hoc method (rows with an alpha) appears twice: at the fixed alpha, and at the
+alpha the rule chose, marked as such. Labels and row order come from the methods' presets.
+Every table carries notes: the rule that made it and, per method, the configuration it chose.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+
+from ..method_info import method_label
+from .collect import BUDGET_COLUMNS, setting_columns
+from .selection import Choice, Selection, selection_rule
 
 FAMILIES: dict[str, list[str]] = {
     "accuracy": ["acc"],
@@ -23,16 +29,8 @@ METRIC_LABELS = {"acc": "Acc. (%)", "nll": "NLL", "ece": "ECE (%)",
                  "feature_distortion": "Feature distortion", "energy_gap": "Energy gap"}
 PERCENT = {"acc", "ece"}
 HIGHER_IS_BETTER = {"acc"}
-METHOD_LABELS = {"zeroshot": "Zero-shot", "lp": "LP", "ft": "FT", "lpft": "LP-FT",
-                 "lipsum": "Lipsum-FT", "ft+wise": "WiSE-FT", "lipsum+wise": "Lipsum-FT + WiSE",
-                 "lpft+wise": "LP-FT + WiSE"}
-METHOD_ORDER = ["zeroshot", "lp", "ft", "lpft", "lipsum"]
 MEAN_OOD = "OOD mean"
 DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
-
-
-def method_label(method: str) -> str:
-    return METHOD_LABELS.get(method, method)
 
 
 @dataclass
@@ -44,26 +42,79 @@ class Table:
     cells: dict[tuple[str, str], tuple[float, float, int]]
     bold: set[tuple[str, str]]
     row_metric: dict[str, str]
+    row_config: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
-def _select_rows(frame: pd.DataFrame, alpha: float) -> list[tuple[str, pd.DataFrame]]:
-    """(row label, rows of that table row) for every method; post-hoc ones twice."""
+@dataclass
+class Entry:
+    """One selected configuration as the report shows it: its label and its rows."""
+
+    label: str
+    choice: Choice
+    settings: str  # the settings that tell it apart from the method's other configurations
+
+
+def _fmt_setting(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _distinguishing(choice: Choice, frame: pd.DataFrame) -> str:
+    """'lr=0.0001, lipsum.lam=2': the settings in which this configuration differs from the
+    method's other configurations (for this model) in the frame."""
+    unit = frame[(frame["method"] == choice.method) & (frame["model"] == choice.model)
+                 & (frame["pretrained"] == choice.pretrained)]
+    per_config = unit.drop_duplicates("config").set_index("config")
+    columns = [c for c in [*setting_columns(frame), *BUDGET_COLUMNS]
+               if per_config[c].astype(str).nunique() > 1]
+    mine = per_config.loc[choice.config]
+    return ", ".join(f"{c}={_fmt_setting(mine[c])}" for c in columns if not pd.isna(mine[c]))
+
+
+def entries(frame: pd.DataFrame, rule: Selection) -> list[Entry]:
+    """The rule's choices in table order, each labelled: method, then its settings where the
+    rule keeps several configurations, then the model where the frame holds several."""
+    several_models = frame[["model", "pretrained"]].drop_duplicates().shape[0] > 1
     out = []
-    methods = sorted(frame["method"].unique(),
-                     key=lambda m: (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m))
-    for method in methods:
-        part = frame[frame["method"] == method]
-        if part["alpha"].isna().all():
-            out.append((method_label(method), part))
-            continue
-        chosen = part[(part["alpha"] - alpha).abs() < 1e-9]
-        if len(chosen):
-            out.append((f"{method_label(method)} (α={alpha:g})", chosen))
-        by_alpha = part.groupby("alpha")["id_val_acc"].mean()
-        best = float(by_alpha.idxmax())
-        out.append((f"{method_label(method)} (best α={best:g} by ID val)",
-                    part[(part["alpha"] - best).abs() < 1e-9]))
+    for choice in rule.choose(frame):
+        settings = _distinguishing(choice, frame) if choice.among > 1 else ""
+        label = method_label(choice.method)
+        if settings and not rule.one_per_method:
+            label += f" ({settings})"
+        if several_models:
+            label += f" [{choice.model} {choice.pretrained}]"
+        out.append(Entry(label, choice, settings))
     return out
+
+
+def selected_frame(entries_: list[Entry]) -> pd.DataFrame:
+    """The rows of the chosen configurations (every alpha), with their `entry` label."""
+    parts = [e.choice.rows.assign(entry=e.label) for e in entries_]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _table_rows(entries_: list[Entry], rule: Selection, alpha: float) -> list[tuple[str, Entry, pd.DataFrame]]:
+    """(row label, entry, rows) for every entry; post-hoc ones at the fixed and the chosen alpha."""
+    out = []
+    for entry in entries_:
+        rows, chosen = entry.choice.rows, entry.choice.alpha
+        if chosen is None:
+            out.append((entry.label, entry, rows))
+            continue
+        fixed = rows[(rows["alpha"] - alpha).abs() < 1e-9]
+        if len(fixed):
+            out.append((f"{entry.label} (α={alpha:g})", entry, fixed))
+        out.append((f"{entry.label} (best α={chosen:g} {rule.alpha_basis})", entry,
+                    rows[(rows["alpha"] - chosen).abs() < 1e-9]))
+    return out
+
+
+def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
+    notes = [rule.summary]
+    if rule.one_per_method:
+        notes += [f"{e.label}: {e.settings} (of {e.choice.among} configurations)"
+                  for e in entries_ if e.choice.among > 1]
+    return notes
 
 
 def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str]
@@ -82,36 +133,42 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
     return cells
 
 
-def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5) -> Table:
+def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
+                rule: Selection | None = None) -> Table:
     """One table over `metrics` (one block of rows per metric) of one benchmark's frame."""
+    rule = rule or selection_rule()
     id_splits = list(dict.fromkeys(frame.loc[frame["role"] == "id", "split"]))
     ood = list(dict.fromkeys(frame.loc[frame["role"] == "ood", "split"]))
     splits = id_splits + ood
     columns = [*splits, MEAN_OOD] if ood else splits
-    rows, cells, row_metric = [], {}, {}
     if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
         frame = frame[frame["method"] != "zeroshot"]
-    selected = _select_rows(frame, alpha)
+    chosen = entries(frame, rule)
+    table = Table(columns, [], {}, set(), {}, notes=selection_notes(chosen, rule))
     for metric in metrics:
-        for label, part in selected:
+        for label, entry, part in _table_rows(chosen, rule, alpha):
             row = label if len(metrics) == 1 else f"{label} · {METRIC_LABELS.get(metric, metric)}"
-            rows.append(row)
-            row_metric[row] = metric
+            table.rows.append(row)
+            table.row_metric[row] = metric
+            table.row_config[row] = entry.choice.config
             for column, value in _cells_for(part, metric, splits, ood).items():
-                cells[(row, column)] = value
-    bold = set()
+                table.cells[(row, column)] = value
+    _mark_best(table, metrics)
+    return table
+
+
+def _mark_best(table: Table, metrics: list[str]) -> None:
     for metric in metrics:
-        metric_rows = [r for r in rows if row_metric[r] == metric]
-        for column in columns:
-            present = [(cells[(r, column)][0], r) for r in metric_rows if (r, column) in cells
+        metric_rows = [r for r in table.rows if table.row_metric[r] == metric]
+        for column in table.columns:
+            present = [(table.cells[(r, column)][0], r) for r in metric_rows if (r, column) in table.cells
                        # a frozen encoder (LP) is at distance 0 by construction, not "best"
-                       and not (metric in DISTANCES_TO_ZEROSHOT and cells[(r, column)][0] == 0)]
+                       and not (metric in DISTANCES_TO_ZEROSHOT and table.cells[(r, column)][0] == 0)]
             if not present:
                 continue
             pick = max if metric in HIGHER_IS_BETTER else min
             best = pick(v for v, _ in present)
-            bold |= {(r, column) for v, r in present if _fmt(v, metric) == _fmt(best, metric)}
-    return Table(columns, rows, cells, bold, row_metric)
+            table.bold |= {(r, column) for v, r in present if _fmt(v, metric) == _fmt(best, metric)}
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -139,6 +196,8 @@ def to_markdown(table: Table) -> str:
             text = cell_text(table, row, column)
             cells.append(f"**{text}**" if (row, column) in table.bold else text)
         lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    if table.notes:
+        lines += ["", *(f"- {note}" for note in table.notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -158,15 +217,15 @@ def to_latex(table: Table) -> str:
             text = _tex_escape(cell_text(table, row, column, pm=" PLUSMINUS ")).replace("PLUSMINUS", r"$\pm$")
             cells.append(rf"\textbf{{{text}}}" if (row, column) in table.bold else text)
         lines.append(_tex_escape(row) + " & " + " & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}", *(f"% {note}" for note in table.notes)]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(table: Table) -> str:
-    """Numeric CSV of the table: method, then <column>_mean and <column>_std per column."""
+    """Numeric CSV of the table: method, config, then <column>_mean and <column>_std per column."""
     records = []
     for row in table.rows:
-        record = {"method": row}
+        record = {"method": row, "config": table.row_config.get(row, "")}
         for column in table.columns:
             mean, std, _ = table.cells.get((row, column), (float("nan"), float("nan"), 0))
             record[f"{column}_mean"], record[f"{column}_std"] = mean, std

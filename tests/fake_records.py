@@ -1,0 +1,34 @@
+"""Result records written by hand, in the format execute() writes (schema 2), for report tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from robustbench_ft.identity import SPEC_VERSION, digest_of
+
+SPEC_DEFAULTS = {"model": "tiny-clip", "pretrained": "embedded", "steps": 375, "batch_size": 128,
+                 "lr": 3e-4, "weight_decay": 0.1}
+
+
+def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[dict[str, Any]],
+              hparams: dict | None = None, id_split: str = "photo", ood: tuple[str, ...] = ("sketch", "clipart"),
+              **fields: Any) -> str:
+    """One finished run folder; its run and config digests come from its settings as in execute()."""
+    spec = {"benchmark": benchmark, "method": method, "seed": seed, **SPEC_DEFAULTS, **fields,
+            "hparams": hparams or {}}
+    identity = {"spec_version": SPEC_VERSION, **{k: v for k, v in spec.items() if v != SPEC_DEFAULTS.get(k)}}
+    identity["pretrained"] = spec["pretrained"]
+    run, config = digest_of(identity), digest_of({k: v for k, v in identity.items() if k != "seed"})
+    folder = root / benchmark / method / run
+    folder.mkdir(parents=True)
+    (folder / "spec.yaml").write_text(f"spec_version: {SPEC_VERSION}\nmethod: {method}\n")
+    result = {"schema": 2, "run": run, "config": config, "benchmark": benchmark, "identity": identity,
+              "spec": spec, "id_split": id_split, "ood_splits": list(ood), "records": records}
+    (folder / "result.json").write_text(json.dumps(result))
+    return run
+
+
+def record(splits: dict[str, dict[str, float]], val_acc: float, alpha: float | None = None) -> dict[str, Any]:
+    return {**({} if alpha is None else {"alpha": alpha}), "val_acc": val_acc, "splits": splits}

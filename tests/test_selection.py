@@ -1,0 +1,82 @@
+"""Configurations stay apart in the tidy frame and tables; selection rules pick them by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fake_records import record, write_run
+from robustbench_ft.cli import main
+from robustbench_ft.report.collect import collect
+from robustbench_ft.report.selection import selection_rule
+from robustbench_ft.report.tables import build_table, to_markdown
+
+
+def _splits(id_acc: float, ood_acc: float) -> dict[str, dict[str, float]]:
+    return {"photo": {"acc": id_acc}, "sketch": {"acc": ood_acc}}
+
+
+@pytest.fixture()
+def sweep(tmp_path) -> Path:
+    """FT at two learning rates on the tiny model, and on a second model; WiSE at three alphas.
+
+    On tiny-clip, lr 1e-4 has the better ID validation (0.65 vs 0.60) but the worse ID test
+    accuracy (70 vs 80), so the default rule and the oracle disagree. WiSE's best alpha by
+    validation is 0.5, by ID test 1.0.
+    """
+    root = tmp_path / "results"
+    for seed in (0, 1):
+        write_run(root, "toy", "ft", seed, [record(_splits(0.70 + 0.01 * seed, 0.50), 0.65)], lr=1e-4)
+        write_run(root, "toy", "ft", seed, [record(_splits(0.80 + 0.01 * seed, 0.40), 0.60)], lr=3e-4)
+        write_run(root, "toy", "ft", seed, [record(_splits(0.90, 0.70), 0.90)], model="ViT-B-16",
+                  pretrained="openai", lr=1e-5)
+        wise = [record(_splits(0.60 + 0.1 * a, 0.5), 0.60 + 0.1 * (a == 0.5), alpha=a) for a in (0.0, 0.5, 1.0)]
+        write_run(root, "toy", "ft+wise", seed, wise, {"wise": {"alphas": [0.0, 0.5, 1.0]}}, lr=1e-4)
+    return root
+
+
+def _table(frame, rule: str) -> str:
+    return to_markdown(build_table(frame, ["acc"], 0.5, selection_rule(rule)))
+
+
+def test_the_frame_keys_every_configuration(sweep):
+    frame = collect(sweep).frame
+    runs = frame.drop_duplicates("run")
+    assert set(zip(runs["model"], runs["pretrained"])) == {("tiny-clip", "embedded"), ("ViT-B-16", "openai")}
+    ft = runs[runs["method"] == "ft"]
+    assert ft["config"].nunique() == 3 and sorted(ft["lr"].unique()) == [1e-5, 1e-4, 3e-4]
+    assert (ft.groupby("config", observed=True)["seed"].nunique() == 2).all()
+    assert "wise.alphas" not in frame.columns  # the same in every run that has it: no column
+
+
+def test_default_selection_keeps_configurations_and_models_apart(sweep):
+    table = _table(collect(sweep).frame, "best_id_val")
+    # the better ID validation (lr 1e-4) wins on the tiny model: 70.5, never the 75.5 of a mix
+    assert "| FT [tiny-clip embedded] | 70.5 ± 0.7 | 50.0 ± 0.0 | 50.0 ± 0.0 |" in table
+    assert "| FT [ViT-B-16 openai] | **90.0 ± 0.0** |" in table
+    assert "WiSE-FT [tiny-clip embedded] (best α=0.5 by ID val)" in table
+    assert "Model selection `best_id_val`" in table
+    assert "- FT [tiny-clip embedded]: lr=0.0001 (of 2 configurations)" in table
+
+
+def test_oracle_selection_is_labelled_as_such(sweep):
+    table = _table(collect(sweep).frame, "oracle_id_test")
+    assert "| FT [tiny-clip embedded] | 80.5 ± 0.7 |" in table
+    assert "WiSE-FT [tiny-clip embedded] (best α=1 by ID test, oracle)" in table
+    assert "(ORACLE)" in table and "not a fair comparison" in table
+
+
+def test_all_configurations_one_row_each(sweep):
+    table = _table(collect(sweep).frame, "all")
+    rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| FT")]
+    assert rows == ["| FT [ViT-B-16 openai]",  # models in name order, then best ID val first
+                    "| FT (lr=0.0001) [tiny-clip embedded]", "| FT (lr=0.0003) [tiny-clip embedded]"]
+
+
+def test_report_selection_flag(sweep, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", "--results", str(sweep), "--out", str(out), "--selection", "oracle_id_test"]) == 0
+    assert "ORACLE" in (out / "toy" / "accuracy.md").read_text()
+    assert main(["report", "--results", str(sweep), "--out", str(out), "--selection", "best_test"]) == 2
+    assert "unknown selection rule 'best_test'; known: all, best_id_val, oracle_id_test" in capsys.readouterr().err
