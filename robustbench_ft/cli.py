@@ -27,6 +27,22 @@ def _csv(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
+def _hparam_settings(settings: list[str]) -> dict[str, dict[str, object]]:
+    """['lipsum.lam=2', 'wise.alphas=[0, 1]'] -> {'lipsum': {'lam': 2}, 'wise': {'alphas': [0, 1]}}."""
+    import yaml
+    out: dict[str, dict[str, object]] = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        part, dot, name = key.strip().partition(".")
+        if not (sep and dot and part and name):
+            raise ConfigError(f"--set expects METHOD.KEY=VALUE (e.g. lipsum.lam=2), got {setting!r}")
+        try:
+            out.setdefault(part, {})[name] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {setting!r}: the value is not valid YAML ({err})") from err
+    return out
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .data.benchmark import load_benchmark
     from .grid import run_inline
@@ -46,6 +62,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides["pretrained"] = None
     if args.steps is not None and args.eval_every is None:
         overrides["eval_every"] = max(1, args.steps // 5)
+    if args.set:
+        overrides["hparams"] = _hparam_settings(args.set)
     seeds = [int(s) for s in _csv(args.seeds)]
     specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, overrides)
     outcome = run_inline(specs, args.results)
@@ -161,6 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-every", type=int)
     run.add_argument("--model", help="open_clip model name (default: the benchmark's / tiny-clip)")
     run.add_argument("--pretrained", help="tag or local weights file for --model ('none': random init)")
+    run.add_argument("--set", action="append", metavar="METHOD.KEY=VALUE",
+                     help="a method hyper-parameter, e.g. --set lipsum.lam=2 (repeatable; see `list`)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     run.set_defaults(func=cmd_run)
     sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)

@@ -84,6 +84,19 @@ def with_dependencies(specs: Iterable[RunSpec]) -> list[RunSpec]:
 def plan_grid(methods: list[str], seeds: list[int], benchmark: str,
               benchmark_defaults: dict[str, Any], overrides: dict[str, Any] | None = None
               ) -> list[RunSpec]:
-    """methods x seeds, with dependencies, in an order that runs them correctly one by one."""
-    requested = [make_spec(m, benchmark_defaults, benchmark, s, overrides) for s in seeds for m in methods]
+    """methods x seeds, with dependencies, in an order that runs them correctly one by one.
+
+    `overrides["hparams"]` is keyed by method part (`{"lipsum": {"lam": 2}}`); each method gets
+    the parts it has, and a part that no requested method has is an error.
+    """
+    overrides = dict(overrides or {})
+    hparams = overrides.pop("hparams", None) or {}
+    canonical = [canonical_method(m) for m in methods]
+    parts = {p for m in canonical for p in m.split("+")}
+    stray = sorted(set(hparams) - parts)
+    if stray:
+        raise ConfigError(f"hyper-parameters for {stray}, which none of the methods {canonical} has")
+    requested = [make_spec(m, benchmark_defaults, benchmark, s,
+                           {**overrides, "hparams": {p: v for p, v in hparams.items() if p in m.split("+")}})
+                 for s in seeds for m in canonical]
     return with_dependencies(requested)

@@ -72,7 +72,8 @@ class RunSpec:
             if f.name != "hparams":
                 object.__setattr__(self, f.name, _typed(self, f.name, getattr(self, f.name)))
         given = self.hparams if isinstance(self.hparams, Mapping) else _thaw_pairs(self.hparams)
-        object.__setattr__(self, "hparams", _freeze(split_by_part(self.method, given)))
+        by_part = {part: values for part, values in split_by_part(self.method, given).items() if values}
+        object.__setattr__(self, "hparams", _freeze(by_part))
         self.validate()
 
     def validate(self) -> None:

@@ -83,3 +83,18 @@ def test_list_shows_every_declaration(capsys):
     out = capsys.readouterr().out
     assert "lipsum.lam (float, default 1.0, space [0.5, 1.0, 2.0])" in out
     assert "reference: Nam, Heo, Lee, ICLR 2024" in out
+
+
+def test_run_sets_hyper_parameters_per_method(capsys, tmp_path, mini_benchmark):
+    from robustbench_ft.plan import plan_grid
+    specs = plan_grid(["ft", "lipsum+wise"], [0], mini_benchmark, {}, {"hparams": {"lipsum": {"lam": 2}}})
+    assert {s.method: s.hparams_of("lipsum").get("lam") for s in specs} == {"ft": None, "lipsum": 2.0,
+                                                                           "lipsum+wise": 2.0}
+    args = ["run", "--methods", "ft", "--dataset", mini_benchmark, "--results", str(tmp_path)]
+    assert main([*args, "--set", "lipsum.lam=2"]) == 2
+    assert "hyper-parameters for ['lipsum'], which none of the methods ['ft'] has" in capsys.readouterr().err
+    assert main([*args, "--methods", "lipsum", "--set", "lipsum.lamda=2"]) == 2
+    assert "method 'lipsum': unknown hyper-parameter 'lamda'" in capsys.readouterr().err
+    assert main([*args, "--set", "lam"]) == 2
+    assert "--set expects METHOD.KEY=VALUE" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..config import benchmark_key
@@ -71,7 +72,8 @@ def _run_info(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rows(result: dict[str, Any]) -> list[tuple]:
-    id_split, run, seed = result["id_split"], result["run"], int(result["spec"]["seed"])
+    """(alpha, seed, split, role, metric, value, id_val_acc) per record, split and metric."""
+    id_split, seed = result["id_split"], int(result["spec"]["seed"])
     rows = []
     for record in result["records"]:
         alpha = record.get("alpha")
@@ -79,15 +81,14 @@ def _rows(result: dict[str, Any]) -> list[tuple]:
         val = float(record.get("val_acc", "nan"))
         for split, metrics in record["splits"].items():
             role = "id" if split == id_split else "ood"
-            rows.extend((alpha, seed, split, role, metric, float(value), run, val)
-                        for metric, value in metrics.items())
+            rows.extend((alpha, seed, split, role, metric, float(value), val) for metric, value in metrics.items())
     return rows
 
 
 def collect(results_root: str | Path) -> Collection:
     """Every finished run (result.json) under the root; unfinished or broken ones are listed."""
     root = Path(results_root)
-    results: list[dict[str, Any]] = []
+    parsed: list[tuple[dict[str, Any], list[tuple]]] = []
     skipped: list[tuple[str, str]] = []
     for spec_file in sorted(root.rglob("spec.yaml")):
         folder = spec_file.parent
@@ -98,24 +99,36 @@ def collect(results_root: str | Path) -> Collection:
             skipped.append((str(folder), why))
             continue
         try:
-            result = json.loads(result_file.read_text())
-            _run_info(result), _rows(result)  # check it reads before keeping it
-            results.append(result)
+            parsed.append(_parse(json.loads(result_file.read_text())))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             skipped.append((str(folder), f"unreadable result.json ({type(err).__name__}: {err})"))
-    return Collection(frame_from_results(results), skipped)
+    return Collection(_frame(parsed), skipped)
 
 
 def frame_from_results(results: list[dict[str, Any]]) -> pd.DataFrame:
-    """The tidy frame of result records (read from disk, or those a grid just produced)."""
-    rows = pd.DataFrame.from_records([row for r in results for row in _rows(r)], columns=ROW_COLUMNS)
-    infos = {r["run"]: _run_info(r) for r in results}
-    settings = pd.DataFrame.from_records([info.pop("settings") for info in infos.values()],
-                                         index=list(infos))
+    """The tidy frame of result records already in memory (e.g. those a grid just produced)."""
+    return _frame([_parse(r) for r in results])
+
+
+def _parse(result: dict[str, Any]) -> tuple[dict[str, Any], list[tuple]]:
+    """(run-level columns, rows) of one result record; raises on a malformed one."""
+    return {**_run_info(result), "run": result["run"]}, _rows(result)
+
+
+def _frame(parsed: list[tuple[dict[str, Any], list[tuple]]]) -> pd.DataFrame:
+    rows = pd.DataFrame.from_records([row for _, rows_ in parsed for row in rows_],
+                                     columns=[c for c in ROW_COLUMNS if c != "run"])
+    infos = [info for info, _ in parsed]
+    settings = pd.DataFrame.from_records([info.pop("settings") for info in infos])
     varying = sorted(c for c in settings.columns if settings[c].dropna().astype(str).nunique() > 1)
-    runs = pd.DataFrame.from_records(list(infos.values()), index=list(infos),
-                                     columns=RUN_COLUMNS + BUDGET_COLUMNS).join(settings[varying])
-    frame = rows.join(runs, on="run")[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS]
+    runs = pd.DataFrame.from_records(infos, columns=RUN_COLUMNS + BUDGET_COLUMNS + ["run"])
+    runs = pd.concat([runs, settings[varying]], axis=1)
+    # run-level columns reach the rows by position: one take per column, no join on strings
+    owner = np.repeat(np.arange(len(parsed)), [len(rows_) for _, rows_ in parsed])
+    for column in runs.columns:
+        values = runs[column].astype("category") if column in CATEGORICAL else runs[column]
+        rows[column] = values.take(owner).reset_index(drop=True) if len(owner) else values.iloc[:0]
+    frame = rows[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS]
     # few distinct values each: categories make the many equality filters of tables cheap
     return frame.astype({c: "category" for c in CATEGORICAL})
 

@@ -42,22 +42,23 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         written.append(path)
     for benchmark, part in frame.groupby("benchmark", observed=True):
         folder = out / str(benchmark)
+        chosen = entries(part, rule)
         for family, metrics in FAMILIES.items():
             present = [m for m in metrics if m in set(part["metric"])]
             if not present:
                 continue
-            table = build_table(part, present, alpha, rule)
+            table = build_table(part, present, alpha, rule, chosen)
             for fmt in formats:
                 path = folder / f"{family}.{fmt}"
                 atomic_write_text(path, RENDERERS[fmt](table))
                 written.append(path)
             if echo and family == "accuracy":
                 print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
-        claims = claims_markdown(selected_frame(entries(part, claims_rule)))
+        claims = claims_markdown(selected_frame(chosen if claims_rule is rule else entries(part, claims_rule)))
         if claims:
             path = folder / "claims.md"
             atomic_write_text(path, claims)
             written.append(path)
         if plots:
-            written += write_figures(selected_frame(entries(part, rule)), folder / "figures", alpha)
+            written += write_figures(selected_frame(chosen), folder / "figures", alpha)
     return written

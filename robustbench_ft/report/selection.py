@@ -10,6 +10,9 @@ A rule picks, per method and model, the configuration to report, as DomainBed's
   paper's released code does. For reproducing published numbers only: it selects on test data,
   and the table is marked as such.
 - `all`: every configuration is its own row, best ID validation first (alpha by ID validation).
+
+A rule chooses among finished records (configurations, alphas). Which checkpoint a training run
+keeps is the run's own `selection` field, applied while it trains.
 """
 
 from __future__ import annotations

@@ -90,7 +90,10 @@ def entries(frame: pd.DataFrame, rule: Selection) -> list[Entry]:
 def selected_frame(entries_: list[Entry]) -> pd.DataFrame:
     """The rows of the chosen configurations (every alpha), with their `entry` label."""
     parts = [e.choice.rows.assign(entry=e.label) for e in entries_]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not parts:
+        return pd.DataFrame()
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.astype({"entry": pd.CategoricalDtype(list(dict.fromkeys(e.label for e in entries_)))})
 
 
 def _table_rows(entries_: list[Entry], rule: Selection, alpha: float) -> list[tuple[str, Entry, pd.DataFrame]]:
@@ -134,16 +137,19 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
 
 
 def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
-                rule: Selection | None = None) -> Table:
-    """One table over `metrics` (one block of rows per metric) of one benchmark's frame."""
+                rule: Selection | None = None, chosen: list[Entry] | None = None) -> Table:
+    """One table over `metrics` (one block of rows per metric) of one benchmark's frame.
+
+    `chosen` is `entries(frame, rule)` when the caller has it already (one per report).
+    """
     rule = rule or selection_rule()
+    chosen = entries(frame, rule) if chosen is None else chosen
     id_splits = list(dict.fromkeys(frame.loc[frame["role"] == "id", "split"]))
     ood = list(dict.fromkeys(frame.loc[frame["role"] == "ood", "split"]))
     splits = id_splits + ood
     columns = [*splits, MEAN_OOD] if ood else splits
     if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
-        frame = frame[frame["method"] != "zeroshot"]
-    chosen = entries(frame, rule)
+        chosen = [e for e in chosen if e.choice.method != "zeroshot"]
     table = Table(columns, [], {}, set(), {}, notes=selection_notes(chosen, rule))
     for metric in metrics:
         for label, entry, part in _table_rows(chosen, rule, alpha):

@@ -1,0 +1,84 @@
+"""Results written under spec version 1 still report, and migrate to today's names unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from robustbench_ft import records
+from robustbench_ft.cli import main
+from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.migrate import migrate_results
+from robustbench_ft.plan import plan_grid
+from robustbench_ft.report.collect import collect
+from robustbench_ft.report.render import write_report
+
+FIXTURE = Path(__file__).parent / "fixtures" / "results-v1"
+METHODS = ["zeroshot", "lp", "ft", "lpft", "lipsum", "wise", "lipsum+wise", "lpft+wise"]
+KEY = ["method", "alpha", "split", "metric"]
+
+
+@pytest.fixture()
+def v1_results(tmp_path) -> Path:
+    root = tmp_path / "results"
+    shutil.copytree(FIXTURE, root, ignore=shutil.ignore_patterns("README.md"))
+    return root
+
+
+def _values(root: Path):
+    frame = collect(root).frame
+    return frame[[*KEY, "value", "id_val_acc"]].astype({"method": str, "split": str, "metric": str}) \
+        .sort_values(KEY).reset_index(drop=True)
+
+
+def test_schema_1_folders_still_report(v1_results, tmp_path):
+    frame = collect(v1_results).frame
+    assert set(frame["method"]) == {"zeroshot", "lp", "ft", "lpft", "lipsum", "ft+wise", "lipsum+wise", "lpft+wise"}
+    assert all(c.startswith("v1-") for c in frame["config"].unique())
+    ft = next((v1_results / "embedded" / "ft").iterdir())
+    photo = json.loads((ft / "result.json").read_text())["records"][0]["splits"]["photo"]["acc"]
+    assert frame.loc[(frame["method"] == "ft") & (frame["split"] == "photo") & (frame["metric"] == "acc"),
+                     "value"].tolist() == [photo]
+    write_report(v1_results, tmp_path / "report", formats=["md"], echo=False)
+    table = (tmp_path / "report" / "embedded" / "accuracy.md").read_text()
+    assert f"| FT | {100 * photo:.1f} |" in table and "| Lipsum-FT + WiSE (α=0.5) |" in table
+
+
+def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
+    before = _values(v1_results)
+    outcome = migrate_results(v1_results)
+    assert len(outcome.moved) == 8 and outcome.not_migrated == []
+    specs = plan_grid(METHODS, [0], "embedded", load_benchmark("embedded").train_defaults)
+    assert {records.run_dir(v1_results, s) for s in specs} == {new for _, new in outcome.moved}
+    assert all(records.is_done(v1_results, s) for s in specs)
+    assert _values(v1_results).equals(before)
+    for old, new in outcome.moved:
+        result = json.loads((new / "result.json").read_text())
+        assert result["schema"] == 2 and result["migrated_from"]["run"] == old.name
+        assert result["run"] == new.name and "spec_version: 2" in (new / "spec.yaml").read_text()
+        assert not old.exists()
+    assert migrate_results(v1_results).moved == []  # idempotent
+
+
+def test_run_migrates_then_reuses_every_finished_run(v1_results, capsys):
+    assert main(["run", "--methods", ",".join(METHODS), "--results", str(v1_results)]) == 0
+    captured = capsys.readouterr()
+    assert "migrated 8 run folders to spec version 2" in captured.err
+    assert "| Lipsum-FT |" in captured.out
+    trained = [p for p in v1_results.rglob("*") if p.name in ("metrics.jsonl", "checkpoint.pt")]
+    assert trained == []  # nothing was recomputed
+
+
+def test_a_folder_that_cannot_be_migrated_is_listed_and_kept(v1_results, capsys):
+    lpft = next((v1_results / "embedded" / "lpft").iterdir())
+    spec_file = lpft / "spec.yaml"
+    spec_file.write_text(spec_file.read_text().replace("lp_lr: 0.001", "lp_lr: 0.01"))
+    outcome = migrate_results(v1_results)
+    assert [folder for folder, _ in outcome.not_migrated] == [lpft]
+    assert "lp_lr=0.01 differs from the lp run that version 2 derives (lr=0.001)" in outcome.not_migrated[0][1]
+    assert lpft.is_dir() and "lp_lr: 0.01" in spec_file.read_text()
+    assert main(["migrate", "--results", str(v1_results)]) == 1
+    assert f"not migrated {lpft}" in capsys.readouterr().err
