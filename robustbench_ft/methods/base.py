@@ -25,6 +25,7 @@ from ..registry import Registry
 from ..spec import RunSpec
 from ..workbench import Workbench
 
+
 class MethodRegistry(Registry[type["Method"]]):
     """Registers a method class under a name and tells the class its name (one place, the decorator)."""
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelLoadError
+from ..identity import looks_like_weights_file
 from .tokenizers import Tokenizer, WordTokenizer
 
 __all__ = ["ClipBundle", "ModelLoadError", "load_clip", "embedded_models"]
@@ -80,8 +81,7 @@ def _resolve_weights(name: str, pretrained: str | None) -> str | None:
                 f"the shipped weights of {name!r} are missing: expected {path}. Reinstall the "
                 f"package or rebuild them with `robustbench-ft pretrain-tiny`.")
         return str(path)
-    looks_like_path = any(s in pretrained for s in ("/", "\\")) or pretrained.endswith((".pt", ".pth", ".bin", ".safetensors"))
-    if looks_like_path and not Path(pretrained).is_file():
+    if looks_like_weights_file(pretrained) and not Path(pretrained).is_file():
         raise ModelLoadError(f"weights file {pretrained!r} for model {name!r} does not exist")
     return pretrained
 
