@@ -14,12 +14,14 @@ SPEC_DEFAULTS = {"model": "tiny-clip", "pretrained": "embedded", "steps": 375, "
 
 def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[dict[str, Any]],
               hparams: dict | None = None, id_split: str = "photo", ood: tuple[str, ...] = ("sketch", "clipart"),
-              **fields: Any) -> str:
+              identity_extra: str | None = None, **fields: Any) -> str:
     """One finished run folder; its run and config digests come from its settings as in execute()."""
     spec = {"benchmark": benchmark, "method": method, "seed": seed, **SPEC_DEFAULTS, **fields,
             "hparams": hparams or {}}
     identity = {"spec_version": SPEC_VERSION, **{k: v for k, v in spec.items() if v != SPEC_DEFAULTS.get(k)}}
     identity["pretrained"] = spec["pretrained"]
+    if identity_extra:  # something that names the run but is no column (a benchmark's declaration)
+        identity["benchmark"] = f"{benchmark}@{identity_extra}"
     run, config = digest_of(identity), digest_of({k: v for k, v in identity.items() if k != "seed"})
     folder = root / benchmark / method / run
     folder.mkdir(parents=True)

@@ -34,7 +34,7 @@ def _values(root: Path):
         .sort_values(KEY).reset_index(drop=True)
 
 
-def test_schema_1_folders_still_report(v1_results, tmp_path):
+def test_schema_1_folders_still_report(v1_results, tmp_path, capsys):
     frame = collect(v1_results).frame
     assert set(frame["method"]) == {"zeroshot", "lp", "ft", "lpft", "lipsum", "ft+wise", "lipsum+wise", "lpft+wise"}
     assert all(c.startswith("v1-") for c in frame["config"].unique())
@@ -43,6 +43,7 @@ def test_schema_1_folders_still_report(v1_results, tmp_path):
     assert frame.loc[(frame["method"] == "ft") & (frame["split"] == "photo") & (frame["metric"] == "acc"),
                      "value"].tolist() == [photo]
     write_report(v1_results, tmp_path / "report", formats=["md"], echo=False)
+    assert "8 runs under" in capsys.readouterr().err  # and how to migrate them
     table = (tmp_path / "report" / "embedded" / "accuracy.md").read_text()
     assert f"| FT | {100 * photo:.1f} |" in table and "| Lipsum-FT + WiSE (α=0.5) |" in table
 

@@ -80,3 +80,12 @@ def test_report_selection_flag(sweep, tmp_path, capsys):
     assert "ORACLE" in (out / "toy" / "accuracy.md").read_text()
     assert main(["report", "--results", str(sweep), "--out", str(out), "--selection", "best_test"]) == 2
     assert "unknown selection rule 'best_test'; known: all, best_id_val, oracle_id_test" in capsys.readouterr().err
+
+
+def test_configurations_that_differ_in_no_column_are_told_apart_by_digest(tmp_path):
+    root = tmp_path / "results"
+    for benchmark_digest in ("a", "b"):  # e.g. two versions of one benchmark's declaration
+        write_run(root, "toy", "ft", 0, [record(_splits(0.7, 0.5), 0.6)], identity_extra=benchmark_digest)
+    table = to_markdown(build_table(collect(root).frame, ["acc"], 0.5, selection_rule("all")))
+    rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| FT")]
+    assert len(rows) == 2 and all("(config " in row for row in rows) and rows[0] != rows[1]

@@ -35,6 +35,10 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     frame = collection.frame
     if frame.empty:
         raise FileNotFoundError(f"no finished runs under {results}")
+    legacy = frame.loc[frame["config"].str.startswith("v1-"), "run"].nunique()
+    if legacy:
+        print(f"{legacy} runs under {results} are of spec version 1: they report, but a rerun would not "
+              f"find them until `robustbench-ft migrate --results {results}` renames them", file=sys.stderr)
     written: list[Path] = []
     if "csv" in formats:
         path = out / "records.csv"

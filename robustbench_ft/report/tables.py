@@ -75,9 +75,11 @@ def entries(frame: pd.DataFrame, rule: Selection) -> list[Entry]:
     """The rule's choices in table order, each labelled: method, then its settings where the
     rule keeps several configurations, then the model where the frame holds several."""
     several_models = frame[["model", "pretrained"]].drop_duplicates().shape[0] > 1
-    out = []
+    out: list[Entry] = []
     for choice in rule.choose(frame):
-        settings = _distinguishing(choice, frame) if choice.among > 1 else ""
+        settings = ""
+        if choice.among > 1:  # configurations that differ in no column are told by their digest
+            settings = _distinguishing(choice, frame) or f"config {choice.config}"
         label = method_label(choice.method)
         if settings and not rule.one_per_method:
             label += f" ({settings})"
