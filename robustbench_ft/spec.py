@@ -65,7 +65,7 @@ class RunSpec:
     eval_every: int = 74
     selection: str = "best_id_val"
     precision: str = "auto"
-    hparams: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+    hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:
         for f in fields(self):
