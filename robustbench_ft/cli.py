@@ -4,6 +4,8 @@
     list           methods (labels, references, hyper-parameters) and benchmarks
     report         tables (md, tex, csv) and figures from a results folder
     migrate        rename and rewrite run folders of an older spec version
+    data check     a benchmark's data layout: files present, no stray folders, counts
+    export         a run's weights as an open_clip checkpoint (and its classifier head)
     pretrain-tiny  re-create the shipped tiny CLIP
     model-card     measure the tiny CLIP's zero-shot accuracy and write its card numbers
     samples        a grid of sample images per domain of the embedded world
@@ -50,22 +52,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .report.collect import frame_from_results
     from .report.tables import build_table, to_markdown
 
-    bench = load_benchmark(args.dataset)
-    _migrate(args.results)
-    overrides = {k: v for k, v in {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size,
-                                   "eval_every": args.eval_every, "model": args.model,
-                                   "pretrained": args.pretrained}.items() if v is not None}
-    if args.model and args.pretrained is None:
-        raise ConfigError("--model needs --pretrained: an open_clip tag, a local weights file, "
-                          "or 'none' for random initialisation")
-    if overrides.get("pretrained", "").lower() == "none":
-        overrides["pretrained"] = None
-    if args.steps is not None and args.eval_every is None:
-        overrides["eval_every"] = max(1, args.steps // 5)
-    if args.set:
-        overrides["hparams"] = _hparam_settings(args.set)
-    seeds = [int(s) for s in _csv(args.seeds)]
-    specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, overrides)
+    bench = load_benchmark(args.dataset, data_root=args.data_root, workers=args.workers, templates=args.templates)
+    bench.check_available()  # missing data fails here, in seconds, before any model loads
+    if not args.dry_run:
+        _migrate(args.results)
+    seeds = _seeds(args.seeds)
+    specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, _run_overrides(args))
+    if args.dry_run:
+        from .estimate import print_plan
+        print_plan(specs, bench, args.results)
+        return 0
     outcome = run_inline(specs, args.results)
     frame = frame_from_results(list(outcome.results.values()))
     if len(frame):
@@ -74,6 +70,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     for key, reason in outcome.failures.items():
         print(f"FAILED {key}: {reason}", file=sys.stderr)
     return 1 if outcome.failures else 0
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(s) for s in _csv(text)]
+    except ValueError:
+        raise ConfigError(f"--seeds expects comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds expects distinct integers, got {text!r}")
+    return seeds
+
+
+def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The spec fields that `run`'s flags set, on top of the benchmark's and methods' presets."""
+    flags = {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size, "eval_every": args.eval_every,
+             "model": args.model, "pretrained": args.pretrained, "templates": args.templates,
+             "data_root": args.data_root, "workers": args.workers, "selection": args.selection}
+    overrides: dict[str, object] = {k: v for k, v in flags.items() if v is not None}
+    if args.model and args.pretrained is None:
+        raise ConfigError("--model needs --pretrained: an open_clip tag, a local weights file, "
+                          "or 'none' for random initialisation")
+    if str(overrides.get("pretrained", "")).lower() == "none":
+        overrides["pretrained"] = None
+    if args.steps is not None and args.eval_every is None:
+        overrides["eval_every"] = max(1, args.steps // 5)
+    if args.set:
+        overrides["hparams"] = _hparam_settings(args.set)
+    return overrides
 
 
 def _migrate(results: Path, dry_run: bool = False) -> int:
@@ -98,6 +122,29 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return _migrate(args.results, args.dry_run)
 
 
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from .data.benchmark import load_benchmark
+    bench = load_benchmark(args.dataset, data_root=args.data_root)
+    report = bench.check(deep=args.deep)
+    root = getattr(bench, "root", None) if report.usable or report.counts else None
+    print(f"{bench.name}: data at {root}" if root else f"{bench.name}:")
+    for split, count in report.counts.items():
+        print(f"  {split:24s} {count:>9,} images")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    print("usable" if report.usable else "NOT usable")
+    return 0 if report.usable else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_run
+    weights, head = export_run(Path(args.run_dir), Path(args.out))
+    print(f"wrote {weights} (open_clip checkpoint: tuned image tower, original text tower) and {head} (head)")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from .config import preset_names
     from .method_info import method_info
@@ -118,7 +165,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from .data.benchmark import load_benchmark
     for name in preset_names("benchmarks"):
         b = load_benchmark(name)
-        print(f"  {name:10s} {len(b.classes)} classes; ID {b.id_split}; OOD {', '.join(b.ood_splits)}")
+        print(f"  {name:10s} {b.describe()}")
     return 0
 
 
@@ -179,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--eval-every", type=int)
     run.add_argument("--model", help="open_clip model name (default: the benchmark's / tiny-clip)")
     run.add_argument("--pretrained", help="tag or local weights file for --model ('none': random init)")
+    run.add_argument("--templates", help="prompt templates: openai, simple or a file (default: the benchmark's)")
+    run.add_argument("--data-root", help="where the benchmark's data lives (else $ROBUSTBENCH_DATA, else its YAML)")
+    run.add_argument("--workers", type=int, help="DataLoader processes per run (default: CPUs - 1, at most 8)")
+    run.add_argument("--selection", choices=["best_id_val", "id_test", "last"],
+                     help="which checkpoint a run keeps (id_test: the paper code's oracle, marked in reports)")
+    run.add_argument("--dry-run", action="store_true", help="print the planned runs and their cost, run nothing")
     run.add_argument("--set", action="append", metavar="METHOD.KEY=VALUE",
                      help="a method hyper-parameter, e.g. --set lipsum.lam=2 (repeatable; see `list`)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
@@ -193,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--selection", default="best_id_val",
                      help="model selection rule: best_id_val (default), oracle_id_test, all")
     rep.set_defaults(func=cmd_report)
+    data = sub.add_parser("data", help="check a benchmark's data layout")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="every declared file present, no stray class folder, counts")
+    check.add_argument("--dataset", required=True, help="benchmark name or YAML path")
+    check.add_argument("--data-root", help="where the data lives (else $ROBUSTBENCH_DATA, else the YAML)")
+    check.add_argument("--deep", action="store_true", help="also decode every image")
+    check.set_defaults(func=cmd_data_check)
+    export = sub.add_parser("export", help="a run's selected weights as an open_clip checkpoint, and its head")
+    export.add_argument("run_dir", help="results/<benchmark>/<method>/<run>")
+    export.add_argument("--out", required=True, help="checkpoint file to write (the head goes beside it)")
+    export.set_defaults(func=cmd_export)
     mig = sub.add_parser("migrate", help="rename and rewrite run folders of an older spec version")
     mig.add_argument("--results", default=str(DEFAULT_RESULTS))
     mig.add_argument("--dry-run", action="store_true", help="say what would move, move nothing")

@@ -1,23 +1,41 @@
 """The one evaluator: a classifier's outputs on every test split, turned into metrics.
 
 Outputs are computed once per (checkpoint, split); every metric then comes from them and from the
-zero-shot model's cached outputs on the same images (metrics.py).
+zero-shot model's stored outputs on the same images (metrics.py). A split that holds a subset of
+the classes (ImageNet-R, -A) is scored on the logits of those classes only.
 """
 
 from __future__ import annotations
+
+import torch
 
 from .metrics import accuracy, split_metrics
 from .models.classifier import ImageClassifier
 from .workbench import Workbench
 
 
+def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int] | None
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits of `class_subset` only, and labels as positions in it (unchanged without a subset)."""
+    if class_subset is None:
+        return logits, labels
+    position = torch.full((int(max(class_subset)) + 1,), -1, dtype=torch.long)
+    position[torch.tensor(class_subset)] = torch.arange(len(class_subset))
+    mapped = position[labels]
+    if (mapped < 0).any():
+        raise ValueError("a label lies outside the split's class subset")
+    return logits[:, class_subset], mapped
+
+
 def evaluate(classifier: ImageClassifier, bench: Workbench) -> dict[str, dict[str, float]]:
     """{split: {metric: value}} over the ID test split and every OOD split."""
     results = {}
     for split in bench.benchmark.test_splits:
-        out = bench.predict(classifier, bench.benchmark.test_set(split))
+        images = bench.benchmark.test_set(split)
+        out = bench.predict(classifier, images)
         reference = bench.zeroshot_outputs(split)
-        results[split] = split_metrics(out.logits, out.labels, out.features, reference.features,
+        logits, labels = restrict(out.logits, out.labels, images.class_subset)
+        results[split] = split_metrics(logits, labels, out.features, reference.features,
                                        bench.energy_text_features, bench.logit_scale)
     return results
 
@@ -26,3 +44,10 @@ def val_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
     """Accuracy on the ID validation split: the model-selection signal."""
     out = bench.predict(classifier, bench.benchmark.val_set())
     return accuracy(out.logits, out.labels)
+
+
+def id_test_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
+    """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
+    images = bench.benchmark.test_set(bench.benchmark.id_split)
+    out = bench.predict(classifier, images)
+    return accuracy(*restrict(out.logits, out.labels, images.class_subset))

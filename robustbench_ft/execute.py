@@ -19,7 +19,7 @@ from .methods.base import RunContext, build_method, completed
 from .spec import RunSpec
 from .train import train
 from .util import log
-from .workbench import open_workbench
+from .workbench import workbench_for
 
 
 class RunFailed(RuntimeError):
@@ -45,7 +45,7 @@ def execute(spec: RunSpec, results_root: Path, device: torch.device | None = Non
 def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | None) -> dict[str, Any]:
     started = time.time()
     torch.manual_seed(spec.seed)
-    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained, device)
+    bench = workbench_for(spec, root, device)
     method = build_method(spec)
     ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(10_000 + spec.seed))
     model = bench.fresh_classifier()
@@ -69,5 +69,6 @@ def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | Non
         "ood_splits": bench.benchmark.ood_splits,
         "train": None if summary is None else vars(summary),
         "records": entries,
+        "bad_images": bench.benchmark.bad_images(),  # undecodable files skipped (skip_bad_images)
         "seconds": round(time.time() - started, 2),
     }

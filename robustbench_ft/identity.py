@@ -57,6 +57,13 @@ def spec_identity(spec: "RunSpec") -> dict[str, Any]:
     return out
 
 
+def artifacts_key(spec: "RunSpec") -> str:
+    """Names the zero-shot artifacts a run reads (head, energy texts, zero-shot outputs): they
+    depend on the model, its weights, the benchmark and the prompt templates, nothing else."""
+    return digest_of({"model": spec.model, "pretrained": weights_identity(spec.pretrained),
+                      "benchmark": benchmark_identity(spec.benchmark), "templates": spec.templates})
+
+
 def looks_like_weights_file(pretrained: str) -> bool:
     """A `pretrained` string names a file (not an open_clip tag) when it has a path or a suffix."""
     return any(s in pretrained for s in ("/", "\\")) or pretrained.endswith(WEIGHT_FILE_SUFFIXES)

@@ -20,7 +20,7 @@ import yaml
 from .config import ConfigError
 from .hparams import split_by_part
 
-SELECTION_RULES = ("best_id_val", "last")
+SELECTION_RULES = ("best_id_val", "id_test", "last")  # id_test: the paper code's oracle
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -65,6 +65,9 @@ class RunSpec:
     eval_every: int = 74
     selection: str = "best_id_val"
     precision: str = "auto"
+    templates: str | None = None  # prompt templates: None for the benchmark's, 'openai', 'simple' or a file
+    data_root: str | None = field(default=None, metadata={"identity": False})  # where the data lives
+    workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
     hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:
@@ -80,6 +83,8 @@ class RunSpec:
         problems = []
         if self.steps < 0 or self.batch_size < 1 or self.accum_steps < 1 or self.eval_every < 1:
             problems.append("steps >= 0, batch_size, accum_steps and eval_every >= 1")
+        if self.workers is not None and self.workers < 0:
+            problems.append("workers >= 0")
         if not 0 <= self.warmup_frac < 1:
             problems.append("warmup_frac in [0, 1)")
         if self.lr < 0 or self.weight_decay < 0:

@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
-from .evaluate import val_accuracy
+from .evaluate import id_test_accuracy, val_accuracy
 from .methods.base import Batch, Method, RunContext
 from .models.classifier import ImageClassifier
 from .spec import RunSpec
@@ -31,9 +31,10 @@ class NonFiniteLossError(RuntimeError):
 class TrainSummary:
     steps: int
     best_step: int
-    best_val_acc: float
+    best_val_acc: float  # the selection signal of the kept checkpoint (see selected_on)
     seconds: float
     step_seconds_median: float
+    selected_on: str = "id_val"  # id_val, id_test (the paper code's oracle) or last
 
 
 def lr_factor(step: int, total: int, warmup_frac: float, schedule: str = "cosine") -> float:
@@ -66,7 +67,7 @@ def train(model: ImageClassifier, method: Method, ctx: RunContext,
     optimizer = torch.optim.AdamW(method.param_groups(model), lr=spec.lr, betas=(0.9, 0.999),
                                   eps=1e-8, weight_decay=spec.weight_decay)
     data_gen = torch.Generator().manual_seed(spec.seed)
-    batches = bench.benchmark.train_set().shuffled_batches(spec.batch_size, data_gen)
+    batches = bench.benchmark.train_set().train_batches(spec.batch_size, data_gen, bench.inputs, bench.device)
     params = [p for g in optimizer.param_groups for p in g["params"]]
     best = (-1.0, 0, None)
     step_times: list[float] = []
@@ -82,9 +83,7 @@ def train(model: ImageClassifier, method: Method, ctx: RunContext,
         optimizer.zero_grad(set_to_none=True)
         totals: dict[str, float] = {}
         for _ in range(spec.accum_steps):
-            images, labels = next(batches)
-            inputs = bench.inputs.train(images, data_gen, bench.device)
-            labels = labels.to(bench.device)
+            inputs, labels = next(batches)
             with _autocast(spec, bench.device):
                 logits, features = model(inputs)
                 terms = method.loss_terms(Batch(inputs, labels, logits, features), ctx)
@@ -102,13 +101,17 @@ def train(model: ImageClassifier, method: Method, ctx: RunContext,
         row = {"step": step + 1, "lr": optimizer.param_groups[0]["lr"], "loss": sum(totals.values()), **totals}
         if (step + 1) % spec.eval_every == 0 or step + 1 == spec.steps:
             row["val_acc"] = val_accuracy(model, bench)
+            if spec.selection == "id_test":
+                row["id_test_acc"] = id_test_accuracy(model, bench)
+            score = row["id_test_acc" if spec.selection == "id_test" else "val_acc"]
             bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_acc']:.3f}")
-            if spec.selection == "last" or row["val_acc"] > best[0]:
+            if spec.selection == "last" or score > best[0]:
                 state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-                best = (row["val_acc"], step + 1, state)
+                best = (score, step + 1, state)
         log(row)
     bar.close()
     if best[2] is not None:
         model.load_state_dict(best[2])
     median = sorted(step_times)[len(step_times) // 2] if step_times else 0.0
-    return TrainSummary(spec.steps, best[1], best[0], time.time() - started, median)
+    selected_on = {"best_id_val": "id_val"}.get(spec.selection, spec.selection)
+    return TrainSummary(spec.steps, best[1], best[0], time.time() - started, median, selected_on)

@@ -1,21 +1,28 @@
 """The shared, read-only context of every run on one (benchmark, model): built once per process.
 
 It holds the frozen pretrained CLIP (text tower for regularisers), the zero-shot classifier
-(theta_0 and its head), the input pipeline, the fixed random texts of the energy-gap metric and a
-cache of the zero-shot model's outputs per split, so a grid of runs pays for them once.
+(theta_0 and its head), the input pipeline, the fixed random texts of the energy-gap metric and
+the zero-shot model's outputs per split. The head, the texts' features and the outputs come from
+an ArtifactStore: files under the results folder when a run gives one, so every process and job
+of a sweep reads what the first one computed (artifacts.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from .data.benchmark import Benchmark, ImageSet, load_benchmark
+from .artifacts import ArtifactStore, artifacts_folder
+
+from .data.benchmark import Benchmark, Split, load_benchmark
+from .identity import artifacts_key
 from .models.classifier import ImageClassifier, zeroshot_head
 from .models.inputs import InputPipeline
 from .models.loading import ClipBundle, load_clip
 from .models.tokenizers import random_token_sequences
+from .spec import RunSpec
 
 ENERGY_TEXTS = 80
 ENERGY_TEXT_LENGTH = 8
@@ -39,6 +46,7 @@ class Workbench:
     zeroshot: ImageClassifier
     inputs: InputPipeline
     energy_text_features: torch.Tensor
+    store: ArtifactStore = field(default_factory=lambda: ArtifactStore(None))
     eval_batch_size: int = 512
     _zeroshot_outputs: dict[str, SplitOutputs] = field(default_factory=dict)
 
@@ -54,20 +62,24 @@ class Workbench:
         return model.train()
 
     @torch.no_grad()
-    def predict(self, classifier: ImageClassifier, images: ImageSet) -> SplitOutputs:
+    def predict(self, classifier: ImageClassifier, images: Split) -> SplitOutputs:
+        """Outputs on every image the split yields (a skipped undecodable file has no row)."""
         was_training = classifier.training
         classifier.eval()
-        logits, features = [], []
-        for x, _ in images.batches(self.eval_batch_size):
-            out_logits, out_features = classifier(self.inputs.eval(x, self.device))
+        logits, features, labels = [], [], []
+        for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device):
+            out_logits, out_features = classifier(x)
             logits.append(out_logits.float().cpu())
             features.append(out_features.float().cpu())
+            labels.append(y.cpu())
         classifier.train(was_training)
-        return SplitOutputs(torch.cat(logits), torch.cat(features), images.labels)
+        return SplitOutputs(torch.cat(logits), torch.cat(features), torch.cat(labels))
 
     def zeroshot_outputs(self, split: str) -> SplitOutputs:
         if split not in self._zeroshot_outputs:
-            self._zeroshot_outputs[split] = self.predict(self.zeroshot, self.benchmark.test_set(split))
+            stored = self.store.get_or_make(
+                f"zeroshot-{split}", lambda: vars(self.predict(self.zeroshot, self.benchmark.test_set(split))))
+            self._zeroshot_outputs[split] = SplitOutputs(**stored)
         return self._zeroshot_outputs[split]
 
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
@@ -88,22 +100,39 @@ def default_device() -> torch.device:
 
 
 def open_workbench(benchmark: str, model: str, pretrained: str | None,
-                   device: torch.device | None = None) -> Workbench:
-    """The workbench of (benchmark, model, weights), built on first use and then reused."""
+                   device: torch.device | None = None, *, data_root: str | None = None,
+                   workers: int | None = None, templates: str | None = None,
+                   artifacts: Path | None = None) -> Workbench:
+    """The workbench of (benchmark, model, weights, templates), built on first use and then reused.
+
+    `artifacts` is the folder of this combination's zero-shot artifacts (None: kept in memory).
+    """
     device = device or default_device()
-    key = (benchmark, model, pretrained, str(device))
+    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts))
     if key not in _OPEN:
-        _OPEN[key] = _build(load_benchmark(benchmark), load_clip(model, pretrained, device), device)
+        bench = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates)
+        bench.check_available()  # missing data fails here, before the model loads
+        _OPEN[key] = _build(bench, load_clip(model, pretrained, device), device, ArtifactStore(artifacts))
     return _OPEN[key]
 
 
-def _build(bench: Benchmark, clip: ClipBundle, device: torch.device) -> Workbench:
+def workbench_for(spec: RunSpec, results_root: Path | None, device: torch.device | None = None) -> Workbench:
+    """The workbench a run uses, its zero-shot artifacts shared under `results_root`."""
+    artifacts = None if results_root is None else artifacts_folder(results_root, artifacts_key(spec))
+    return open_workbench(spec.benchmark, spec.model, spec.pretrained, device, data_root=spec.data_root,
+                          workers=spec.workers, templates=spec.templates, artifacts=artifacts)
+
+
+def _build(bench: Benchmark, clip: ClipBundle, device: torch.device, store: ArtifactStore) -> Workbench:
     for p in clip.model.parameters():
         p.requires_grad_(False)
-    head = zeroshot_head(clip.model, clip.tokenizer, [bench.prompts(c) for c in bench.classes], device)
+    head = store.get_or_make("head", lambda: zeroshot_head(
+        clip.model, clip.tokenizer, [bench.prompts(c) for c in bench.classes], device).cpu()).to(device)
     scale = float(clip.model.logit_scale.exp())
     zeroshot = ImageClassifier(clip.model.visual, head, scale).frozen_copy().to(device)
     tokens = random_token_sequences(clip.tokenizer, ENERGY_TEXTS, ENERGY_TEXT_LENGTH,
                                     torch.Generator().manual_seed(ENERGY_TEXT_SEED), clip.context_length)
-    inputs = InputPipeline(clip.mean, clip.std, clip.image_size, bench.augment)
-    return Workbench(bench, clip, device, zeroshot, inputs, encode_texts(clip, tokens, device).cpu())
+    energy = store.get_or_make("energy_texts", lambda: encode_texts(clip, tokens, device).cpu())
+    inputs = InputPipeline(clip.mean, clip.std, clip.image_size, bench.augment, clip.interpolation,
+                           clip.resize_mode)
+    return Workbench(bench, clip, device, zeroshot, inputs, energy, store)

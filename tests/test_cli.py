@@ -36,7 +36,7 @@ def test_benchmark_missing_keys_is_a_clear_error(capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nfamily: synthetic\n")
     assert main(["run", "--dataset", str(bad), "--results", str(tmp_path)]) == 2
-    assert "missing required key 'classes'" in capsys.readouterr().err
+    assert "missing required key 'templates'" in capsys.readouterr().err
 
 
 def test_run_prints_a_table(mini_benchmark, tmp_path, capsys):

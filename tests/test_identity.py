@@ -27,13 +27,15 @@ GOLDEN = {("ft", ()): "9cf1e30d3562", ("lipsum", (("lam", 2.0),)): "2afba45430fd
 SPEC_DEFAULTS_V2 = {"model": "tiny-clip", "pretrained": "embedded", "seed": 0, "steps": 370,
                     "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "warmup_frac": 0.1,
                     "schedule": "cosine", "grad_clip": None, "accum_steps": 1, "eval_every": 74,
-                    "selection": "best_id_val", "precision": "auto"}
+                    "selection": "best_id_val", "precision": "auto", "templates": None, "data_root": None,
+                    "workers": None}
 HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8},
                       "wise": {"alphas": [round(0.1 * i, 1) for i in range(11)]}}
 CHANGED = {"model": "ViT-B-16", "pretrained": "openai", "seed": 1, "steps": 1, "batch_size": 2,
            "lr": 1e-5, "weight_decay": 0.0, "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0,
-           "accum_steps": 2, "eval_every": 3, "selection": "last", "precision": "bf16",
+           "accum_steps": 2, "eval_every": 3, "selection": "last", "precision": "bf16", "templates": "simple",
            "hparams": {"lam": 2.0}}
+NOT_IDENTITY = {"data_root": "/scratch/copy", "workers": 7}
 
 
 def spec(**changes) -> RunSpec:
@@ -56,9 +58,11 @@ def test_pinned_defaults():
 
 def test_every_identity_field_changes_the_digest():
     base = spec()
-    assert set(CHANGED) | {"benchmark", "method"} == {f.name for f in dataclasses.fields(RunSpec)}
+    assert set(CHANGED) | set(NOT_IDENTITY) | {"benchmark", "method"} == {f.name for f in dataclasses.fields(RunSpec)}
     for name, value in CHANGED.items():
         assert base.replace(**{name: value}).digest() != base.digest(), name
+    for name, value in NOT_IDENTITY.items():  # where data lives and how it is read: not what a run is
+        assert base.replace(**{name: value}).digest() == base.digest(), name
     assert base.replace(method="ft", hparams={}).digest() != base.digest()
 
 
@@ -82,11 +86,11 @@ def test_a_new_defaulted_field_keeps_every_old_digest():
 
 def test_a_field_marked_not_identity_never_enters_the_digest():
     @dataclass(frozen=True)
-    class RunSpecWithDataRoot(RunSpec):
-        data_root: str | None = field(default=None, metadata={"identity": False})
+    class RunSpecWithScratch(RunSpec):
+        scratch: str | None = field(default=None, metadata={"identity": False})
 
-    here, there = RunSpecWithDataRoot(benchmark="embedded", method="ft", data_root="/data"), \
-        RunSpecWithDataRoot(benchmark="embedded", method="ft", data_root="/scratch/copy")
+    here, there = RunSpecWithScratch(benchmark="embedded", method="ft", scratch="/tmp/a"), \
+        RunSpecWithScratch(benchmark="embedded", method="ft", scratch="/tmp/b")
     assert here.digest() == there.digest() == RunSpec(benchmark="embedded", method="ft").digest()
 
 

@@ -56,7 +56,7 @@ def test_collect_schema_and_skips(fixture_results):
     collection = collect(fixture_results)
     frame = collection.frame
     assert list(frame.columns) == ["benchmark", "method", "model", "pretrained", "config", "lr", "steps",
-                                   "batch_size", "alpha", "seed", "split", "role", "metric", "value", "run",
+                                   "batch_size", "selection", "alpha", "seed", "split", "role", "metric", "value", "run",
                                    "id_val_acc"]  # lr varies (zero-shot's differs); lipsum.lam does not
     assert frame.groupby("method", observed=True)["config"].nunique().eq(1).all()
     assert len(frame) == (3 + 3 + 3 + 9) * 3 * 5

@@ -89,3 +89,12 @@ def test_configurations_that_differ_in_no_column_are_told_apart_by_digest(tmp_pa
     table = to_markdown(build_table(collect(root).frame, ["acc"], 0.5, selection_rule("all")))
     rows = [line.split(" | ")[0] for line in table.splitlines() if line.startswith("| FT")]
     assert len(rows) == 2 and all("(config " in row for row in rows) and rows[0] != rows[1]
+
+
+def test_tables_mark_checkpoints_kept_on_the_id_test_split(tmp_path):
+    root = tmp_path / "results"
+    write_run(root, "toy", "ft", 0, [record(_splits(0.7, 0.5), 0.6)], selection="id_test")
+    write_run(root, "toy", "lipsum", 0, [record(_splits(0.7, 0.5), 0.6)])
+    table = _table(collect(root).frame, "best_id_val")
+    assert "- ORACLE checkpoints: FT kept the checkpoint with the best ID *test* accuracy" in table
+    assert "Lipsum-FT kept" not in table

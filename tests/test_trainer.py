@@ -107,3 +107,15 @@ def test_a_failed_run_skips_its_dependents_and_spares_the_rest(mini_benchmark, t
     assert "non-finite loss" in outcome.failures[by_method["ft"]]
     assert outcome.failures[by_method["ft+wise"]].startswith("skipped: dependency ['ft'] failed")
     assert set(outcome.results) == {by_method["zeroshot"], by_method["lp"]}  # lp trains the head only
+
+
+def test_selection_id_test_keeps_the_best_id_test_checkpoint(mini_benchmark, tmp_path):
+    spec = make_spec("ft", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0,
+                     {"steps": 4, "eval_every": 1, "lr": 1e-3, "selection": "id_test"})
+    result = execute(spec, tmp_path)
+    rows = [json.loads(line) for line in (records.run_dir(tmp_path, spec) / "metrics.jsonl").read_text().splitlines()]
+    scores = [row["id_test_acc"] for row in rows]
+    assert all("val_acc" in row for row in rows)  # validation is still logged
+    assert result["train"]["selected_on"] == "id_test"
+    assert result["train"]["best_step"] == 1 + scores.index(max(scores))
+    assert result["train"]["best_val_acc"] == max(scores)

@@ -1,16 +1,21 @@
 """Benchmarks: which split trains, which split selects, which splits test, and the class prompts.
 
 A benchmark is declared in YAML (`benchmarks/<name>.yaml`) and built by the family named in its
-`family:` key (one module per family registers itself). Images travel as uint8 NCHW tensors; the
-model side turns them into normalised inputs, so this package never imports the models.
+`family:` key (one module per family registers itself). Every split offers the same two
+iterators of model-ready batches, `eval_batches` (in order, once) and `train_batches` (endless,
+shuffled and augmented from a generator), given the model's input pipeline, so this package never
+imports the models. The embedded world's splits live in memory as uint8 tensors (`ImageSet`);
+real benchmarks' splits are files decoded in DataLoader workers (`files.FileSplit`). A split may
+cover a subset of the benchmark's classes (`class_subset`): the evaluator then restricts the
+logits to those classes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol
 
 import torch
 
@@ -20,12 +25,32 @@ from ..registry import Registry
 FAMILIES: Registry[type["Benchmark"]] = Registry("benchmark family")
 
 
+class Split(Protocol):
+    """What the trainer and the evaluator need of a split, wherever its images live."""
+
+    labels: torch.Tensor               # (N,) int64, indices into the benchmark's classes
+    class_subset: list[int] | None     # the classes this split can hold; None: all of them
+
+    def __len__(self) -> int: ...
+
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str
+                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+    def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
+                      device: torch.device | str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+
+
 @dataclass(frozen=True)
 class ImageSet:
-    """Images of one split held in memory as uint8 (N, 3, H, W) with int64 labels."""
+    """Images of one split held in memory as uint8 (N, 3, H, W) with int64 labels.
+
+    Batches are transformed whole on the model's device (`inputs.eval` / `inputs.train`), which
+    keeps the embedded benchmark's CPU training fast.
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
+    class_subset: list[int] | None = None
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
@@ -44,32 +69,106 @@ class ImageSet:
 
     def shuffled_batches(self, batch_size: int, generator: torch.Generator
                          ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Endless full batches, reshuffled every epoch: for training."""
-        if batch_size > len(self):
-            raise ValueError(f"batch size {batch_size} exceeds the {len(self)} training images")
-        while True:
-            order = torch.randperm(len(self), generator=generator)
-            for start in range(0, len(self) - batch_size + 1, batch_size):
-                idx = order[start:start + batch_size]
-                yield self.images[idx], self.labels[idx]
+        """Endless full batches of uint8 images, reshuffled every epoch."""
+        for idx in shuffled_index_batches(len(self), batch_size, generator):
+            yield self.images[idx], self.labels[idx]
+
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
+                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for images, labels in self.batches(batch_size):
+            yield inputs.eval(images, device), labels
+
+    def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
+                      device: torch.device | str = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for images, labels in self.shuffled_batches(batch_size, generator):
+            yield inputs.train(images, generator, device), labels.to(device)
+
+
+def shuffled_index_batches(size: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless full batches of indices, a new permutation from `generator` every epoch."""
+    if batch_size > size:
+        raise ValueError(f"batch size {batch_size} exceeds the {size} training images")
+    while True:
+        order = torch.randperm(size, generator=generator)
+        for start in range(0, size - batch_size + 1, batch_size):
+            yield order[start:start + batch_size]
+
+
+class DataMissingError(ConfigError):
+    """A benchmark's files are not where it looked; the message says where and what it expected."""
+
+
+@dataclass
+class DataCheck:
+    """What `data check` found: errors make the layout unusable, warnings do not."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        return not self.errors
+
+
+def resolve_templates(value: Any, where: Path | str) -> list[str]:
+    """A list of templates, a named set of open_clip's ('openai': 80, 'simple': 7) or a text file
+    with one template per line; each template has a '{}' for the class name."""
+    if isinstance(value, str) and value in TEMPLATE_SETS:
+        templates = TEMPLATE_SETS[value]()
+    elif isinstance(value, str):
+        path = Path(value)
+        if not path.is_file():
+            raise ConfigError(f"{where}: templates {value!r} is neither {' nor '.join(TEMPLATE_SETS)} nor a file")
+        templates = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    elif isinstance(value, list) and all(isinstance(t, str) for t in value):
+        templates = list(value)
+    else:
+        raise ConfigError(f"{where}: 'templates' must be a list of strings, {' or '.join(TEMPLATE_SETS)}, or a file")
+    bad = [t for t in templates if "{}" not in t]
+    if bad or not templates:
+        raise ConfigError(f"{where}: every template needs a '{{}}' for the class name: {bad or 'none given'}")
+    return templates
+
+
+def _open_clip_templates(name: str):
+    def load() -> list[str]:
+        from open_clip import zero_shot_metadata
+        return [t("{}") for t in getattr(zero_shot_metadata, name)]
+    return load
+
+
+TEMPLATE_SETS = {"openai": _open_clip_templates("OPENAI_IMAGENET_TEMPLATES"),
+                 "simple": _open_clip_templates("SIMPLE_IMAGENET_TEMPLATES")}
+DATA_ROOT_ENV = "ROBUSTBENCH_DATA"
 
 
 class Benchmark(ABC):
-    """A named set of splits. Subclasses load images; this class holds the declaration."""
+    """A named set of splits. Subclasses load images; this class holds the declaration.
 
-    def __init__(self, config: dict[str, Any], source: Path) -> None:
+    `templates` (a list, 'openai', 'simple' or a file) overrides the YAML's prompt templates;
+    `data_root` and `workers` say where the files are and how many processes decode them.
+    """
+
+    def __init__(self, config: dict[str, Any], source: Path, data_root: str | None = None,
+                 workers: int | None = None, templates: str | None = None) -> None:
         self.config = config
         self.source = source
         self.name: str = require(config, "name", str, source)
-        self.classes: list[str] = require(config, "classes", list, source)
-        self.templates: list[str] = require(config, "templates", list, source)
+        self.templates: list[str] = resolve_templates(templates or require(config, "templates", (list, str), source),
+                                                      source)
         self.id_split: str = require(config, "id_split", str, source)
         self.ood_splits: list[str] = require(config, "ood_splits", list, source)
         self.train_defaults: dict[str, Any] = dict(config.get("train", {}) or {})
         self.augment: list[str] = list(config.get("augment", ["hflip"]))
-        bad = [t for t in self.templates if "{}" not in t]
-        if bad:
-            raise ConfigError(f"{source}: every template needs a '{{}}' for the class name: {bad}")
+        self.skip_bad_images: bool = bool(config.get("skip_bad_images", False))
+        self.workers = workers
+        self.data_root_given = data_root
+
+    @property
+    @abstractmethod
+    def classes(self) -> list[str]:
+        """Class names as prompts use them, in label order."""
 
     @property
     def test_splits(self) -> list[str]:
@@ -79,19 +178,40 @@ class Benchmark(ABC):
         return "id" if split == self.id_split else "ood"
 
     @abstractmethod
-    def train_set(self) -> ImageSet: ...
+    def train_set(self) -> Split: ...
 
     @abstractmethod
-    def val_set(self) -> ImageSet: ...
+    def val_set(self) -> Split: ...
 
     @abstractmethod
-    def test_set(self, split: str) -> ImageSet: ...
+    def test_set(self, split: str) -> Split: ...
 
     def prompts(self, class_name: str) -> list[str]:
         return [t.format(class_name) for t in self.templates]
 
+    def bad_images(self) -> list[str]:
+        """Undecodable files skipped so far in this process (`skip_bad_images: true`)."""
+        return []
 
-def load_benchmark(name_or_path: str) -> Benchmark:
+    def check_available(self) -> None:
+        """Raise DataMissingError within seconds when the data is not there (before any model loads)."""
+
+    def check(self, deep: bool = False) -> DataCheck:
+        """Every declared file present, no stray class folder, counts against the published ones;
+        `deep` decodes every image. Benchmarks without files have nothing to check."""
+        return DataCheck()
+
+    def describe(self) -> str:
+        return f"{len(self.classes)} classes; ID {self.id_split}; OOD {', '.join(self.ood_splits)}"
+
+    def _test_split_name(self, split: str) -> str:
+        if split not in self.test_splits:
+            raise ConfigError(f"benchmark {self.name!r} has no test split {split!r}; it has {self.test_splits}")
+        return split
+
+
+def load_benchmark(name_or_path: str, data_root: str | None = None, workers: int | None = None,
+                   templates: str | None = None) -> Benchmark:
     """Build a benchmark from a shipped preset name or a YAML path."""
     path = resolve_preset("benchmarks", name_or_path)
     config = read_yaml(path)
@@ -99,4 +219,4 @@ def load_benchmark(name_or_path: str) -> Benchmark:
     from . import families  # noqa: F401  (registers the families)
     if family not in FAMILIES:
         raise ConfigError(f"{path}: unknown family {family!r}; known: {', '.join(FAMILIES.names())}")
-    return FAMILIES.get(family)(config, path)
+    return FAMILIES.get(family)(config, path, data_root=data_root, workers=workers, templates=templates)

@@ -30,8 +30,9 @@ def _cached_set(world_seed: int, split: str, domain: str, per_class: int,
 class SyntheticBenchmark(Benchmark):
     """Splits of the embedded world; the domain of a test split is the split's name."""
 
-    def __init__(self, config: dict[str, Any], source: Path) -> None:
-        super().__init__(config, source)
+    def __init__(self, config: dict[str, Any], source: Path, **options: Any) -> None:
+        super().__init__(config, source, **options)
+        self._classes: list[str] = require(config, "classes", list, source)
         self.world_seed = int(config.get("world_seed", 0))
         self.image_size = int(config.get("image_size", 32))
         sizes = require(config, "per_class", dict, source)
@@ -39,6 +40,10 @@ class SyntheticBenchmark(Benchmark):
         unknown = [d for d in self.test_splits if d not in DOMAINS]
         if unknown:
             raise ConfigError(f"{source}: unknown domains {unknown}; the world draws {list(DOMAINS)}")
+
+    @property
+    def classes(self) -> list[str]:
+        return self._classes
 
     def _set(self, split: str, domain: str) -> ImageSet:
         return _cached_set(self.world_seed, split, domain, self.per_class[split],
@@ -51,6 +56,4 @@ class SyntheticBenchmark(Benchmark):
         return self._set("val", self.id_split)
 
     def test_set(self, split: str) -> ImageSet:
-        if split not in self.test_splits:
-            raise ConfigError(f"benchmark {self.name!r} has no test split {split!r}; it has {self.test_splits}")
-        return self._set("test", split)
+        return self._set("test", self._test_split_name(split))

@@ -92,6 +92,10 @@ class Method:
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         """Called after every optimiser step (EMA, projections, ...)."""
 
+    def evaluated_variants(self) -> int:
+        """How many models `variants` yields (for cost estimates)."""
+        return 1
+
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
         """The models to evaluate, each with the fields that tell it apart (e.g. alpha)."""

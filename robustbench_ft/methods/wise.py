@@ -34,6 +34,9 @@ class WiSE(Method):
     def dependencies(self) -> list[RunSpec]:
         return [self.base_spec()]
 
+    def evaluated_variants(self) -> int:
+        return len(self.hp["alphas"])
+
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
         tuned = ctx.checkpoint_of(self.base_spec())

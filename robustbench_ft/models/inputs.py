@@ -1,29 +1,42 @@
-"""uint8 image batches -> model inputs: resize to the model's size, augment, normalise.
+"""Model inputs from a split's images: the model's own preprocessing plus the benchmark's augmentation.
 
-Doing this on whole batches (not per PIL image) keeps the embedded benchmark's CPU training
-fast, and lets any CLIP, whatever its input size, run on any benchmark.
+Two forms, one meaning. In-memory uint8 (N, 3, H, W) batches (the embedded world) are resized,
+flipped and normalised whole on the device (`eval`, `train`), which keeps CPU training fast.
+Image files (real benchmarks) are transformed one PIL image at a time in DataLoader workers
+(`eval_transform`, `train_transform`): the model's open_clip preprocessing (resize, centre crop,
+mean/std, interpolation) for evaluation, and the benchmark's named augmentation policy for
+training: `random_resized_crop` (Inception crop, scale 0.08-1, as in the Lipsum-FT recipe) and
+`hflip`.
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
+from open_clip.transform import PreprocessCfg, image_transform_v2
+from torchvision import transforms as T
 
-AUGMENTATIONS = ("hflip",)
+AUGMENTATIONS = ("hflip", "random_resized_crop")
+IN_MEMORY_AUGMENTATIONS = ("hflip",)
 
 
 class InputPipeline:
-    """Turns uint8 (N, 3, H, W) batches into normalised float inputs for one model."""
+    """Turns a split's images into normalised float inputs for one model."""
 
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...], image_size: int,
-                 augment: list[str] | tuple[str, ...] = ()) -> None:
+                 augment: list[str] | tuple[str, ...] = (), interpolation: str = "bicubic",
+                 resize_mode: str = "shortest") -> None:
         unknown = [a for a in augment if a not in AUGMENTATIONS]
         if unknown:
             raise ValueError(f"unknown augmentations {unknown}; known: {list(AUGMENTATIONS)}")
+        self.mean_values, self.std_values = tuple(mean), tuple(std)
         self.mean = torch.tensor(mean).view(1, 3, 1, 1)
         self.std = torch.tensor(std).view(1, 3, 1, 1)
         self.image_size = image_size
         self.augment = tuple(augment)
+        self.interpolation, self.resize_mode = interpolation, resize_mode
 
     def eval(self, images: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
         x = images.to(device, non_blocking=True).float() / 255
@@ -34,7 +47,28 @@ class InputPipeline:
 
     def train(self, images: torch.Tensor, generator: torch.Generator,
               device: torch.device | str = "cpu") -> torch.Tensor:
+        unsupported = [a for a in self.augment if a not in IN_MEMORY_AUGMENTATIONS]
+        if unsupported:
+            raise ValueError(f"augmentations {unsupported} need image files; in-memory splits "
+                             f"support {list(IN_MEMORY_AUGMENTATIONS)}")
         if "hflip" in self.augment:
             flip = torch.rand(len(images), generator=generator) < 0.5
             images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
         return self.eval(images, device)
+
+    def _cfg(self) -> PreprocessCfg:
+        return PreprocessCfg(size=self.image_size, mean=self.mean_values, std=self.std_values,
+                             interpolation=self.interpolation, resize_mode=self.resize_mode)
+
+    def eval_transform(self) -> Callable:
+        """PIL image -> normalised tensor, exactly as open_clip preprocesses for this model."""
+        return image_transform_v2(self._cfg(), is_train=False)
+
+    def train_transform(self) -> Callable:
+        """PIL image -> augmented normalised tensor; random under torch's global generator."""
+        interpolation = T.InterpolationMode(self.interpolation)
+        crop = (T.RandomResizedCrop(self.image_size, scale=(0.08, 1.0), interpolation=interpolation)
+                if "random_resized_crop" in self.augment
+                else T.Compose([T.Resize(self.image_size, interpolation=interpolation), T.CenterCrop(self.image_size)]))
+        flip = [T.RandomHorizontalFlip()] if "hflip" in self.augment else []
+        return T.Compose([crop, *flip, T.ToTensor(), T.Normalize(self.mean_values, self.std_values)])

@@ -25,6 +25,7 @@ __all__ = ["ClipBundle", "ModelLoadError", "load_clip", "embedded_models"]
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 EMBEDDED_TAG = "embedded"
+RANDOM_INIT_SEED = 0
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ClipBundle:
     image_size: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    interpolation: str = "bicubic"   # how the model's own preprocessing resizes
+    resize_mode: str = "shortest"
 
     @property
     def context_length(self) -> int:
@@ -95,7 +98,9 @@ def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | to
                              f"open_clip knows {len(open_clip.list_models())} (open_clip.list_models())")
     weights = _resolve_weights(name, pretrained)
     try:
-        model = open_clip.create_model(name, pretrained=weights, device=device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)  # 'none' names one set of weights in every process
+            model = open_clip.create_model(name, pretrained=weights, device=device)
     except Exception as err:  # torch.load fails in many ways on a bad file (IndexError, ...)
         if weights is None:
             raise
@@ -104,7 +109,7 @@ def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | to
                              f"{str(err)[:300]})") from err
     model.eval()
     return ClipBundle(name=name, pretrained=pretrained, model=model, tokenizer=_tokenizer(name),
-                      image_size=_image_size(model), **_mean_std(model))
+                      image_size=_image_size(model), **_preprocessing(model))
 
 
 def _tokenizer(name: str) -> Tokenizer:
@@ -121,6 +126,8 @@ def _image_size(model: nn.Module) -> int:
     return int(size[0] if isinstance(size, (tuple, list)) else size)
 
 
-def _mean_std(model: nn.Module) -> dict[str, tuple[float, ...]]:
+def _preprocessing(model: nn.Module) -> dict[str, object]:
+    """The model's own input normalisation and resizing, as open_clip declares it."""
     cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
-    return {"mean": tuple(cfg.get("mean", OPENAI_MEAN)), "std": tuple(cfg.get("std", OPENAI_STD))}
+    return {"mean": tuple(cfg.get("mean", OPENAI_MEAN)), "std": tuple(cfg.get("std", OPENAI_STD)),
+            "interpolation": cfg.get("interpolation", "bicubic"), "resize_mode": cfg.get("resize_mode", "shortest")}

@@ -3,7 +3,7 @@
 Schema (version TIDY_SCHEMA_VERSION, a public contract, documented in docs/records.md): one row
 per (run, record, split, metric) with columns
     benchmark, method, model, pretrained, config, <settings that vary>, steps, batch_size,
-    alpha, seed, split, role, metric, value, run, id_val_acc
+    selection, alpha, seed, split, role, metric, value, run, id_val_acc
 `config` is the digest of the run's identity without its seed: seeds are aggregated only within
 one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weight_decay`, ...)
 or method hyper-parameter (`lipsum.lam`, named part.key) that takes more than one value in the
@@ -32,10 +32,12 @@ from ..spec import RunSpec
 
 TIDY_SCHEMA_VERSION = 2
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
-BUDGET_COLUMNS = ["steps", "batch_size"]
+BUDGET_COLUMNS = ["steps", "batch_size", "selection"]  # always present: what a paper states
 ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc"]
-CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "split", "role", "metric", "run"]
-NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS}
+CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "selection", "split", "role", "metric",
+               "run"]
+NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS,
+                *(f.name for f in fields(RunSpec) if f.metadata.get("identity", True) is False)}
 DEFAULT_WEIGHTS = next(f.default for f in fields(RunSpec) if f.name == "pretrained")
 
 
@@ -68,6 +70,7 @@ def _run_info(result: dict[str, Any]) -> dict[str, Any]:
             "method": spec["method"], "model": spec.get("model", "?"),
             "pretrained": "none" if weights is None else str(weights), "config": config,
             "steps": spec.get("steps"), "batch_size": spec.get("batch_size"),
+            "selection": spec.get("selection", "best_id_val"),
             "settings": _settings(spec, nested_hparams=schema >= 2)}
 
 

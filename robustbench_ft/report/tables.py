@@ -119,6 +119,10 @@ def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
     if rule.one_per_method:
         notes += [f"{e.label}: {e.settings} (of {e.choice.among} configurations)"
                   for e in entries_ if e.choice.among > 1]
+    oracle = [e.label for e in entries_ if (e.choice.rows["selection"] == "id_test").any()]
+    if oracle:
+        notes.append(f"ORACLE checkpoints: {', '.join(oracle)} kept the checkpoint with the best ID *test* "
+                     f"accuracy (`selection: id_test`, as the Lipsum-FT paper's code), not the best ID validation.")
     return notes
 
 

@@ -1,0 +1,164 @@
+"""Splits of image files, decoded in DataLoader workers: the form of every real benchmark.
+
+A `FileSplit` is a list of (path, label). Images are decoded with PIL and transformed by the
+model's own pipeline (`inputs.eval_transform()` / `inputs.train_transform()`, handed in, so this
+module never imports the models) inside DataLoader workers, with pinned memory and non-blocking
+copies to the device. Training order and augmentation are functions of the run's generator
+alone: the sampler draws each epoch's permutation and one seed per sample from it, and a sample
+is augmented under its own seed, so the number of workers never changes a result.
+
+A file that fails to decode is an error naming it, unless the benchmark says
+`skip_bad_images: true`: then it is left out of its batch and remembered (`bad_images`), and the
+run's record lists it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from ..config import ConfigError
+from .benchmark import shuffled_index_batches
+
+
+class BadImageError(ConfigError):
+    """An image file could not be read or decoded."""
+
+
+def default_workers() -> int:
+    """DataLoader workers: the CPUs this process may use, less one for the training loop, up to 8."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cpus - 1))
+
+
+class _Decoded(Dataset):
+    """(path, label) -> (tensor, label); items are (index, seed) pairs, seed -1 for no augmentation."""
+
+    def __init__(self, split: "FileSplit", transform: Callable) -> None:
+        self.split, self.transform = split, transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int] | int:
+        index, seed = item
+        path = self.split.paths[index]
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB")
+        except Exception as err:  # PIL raises many kinds on a truncated or non-image file
+            if self.split.skip_bad_images:
+                return index  # skipped: the collate step reports which file
+            raise BadImageError(f"cannot decode image {path}: {type(err).__name__}: {err} "
+                                f"(set skip_bad_images: true in the benchmark YAML to skip such files)") from err
+        if seed < 0:
+            return self.transform(image), int(self.split.labels[index])
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.transform(image), int(self.split.labels[index])
+
+
+class _SeededOrder(Sampler):
+    """Endless (index, seed) batches from the run's generator: a permutation per epoch, a seed per sample."""
+
+    def __init__(self, size: int, batch_size: int, generator: torch.Generator) -> None:
+        self.size, self.batch_size, self.generator = size, batch_size, generator
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        for idx in shuffled_index_batches(self.size, self.batch_size, self.generator):
+            seeds = torch.randint(0, 2 ** 62, (len(idx),), generator=self.generator)
+            yield list(zip(idx.tolist(), seeds.tolist()))
+
+
+def _collate(items: list[tuple[torch.Tensor, int] | int]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    """(images, labels, indices of skipped files)."""
+    kept = [item for item in items if not isinstance(item, int)]
+    skipped = [item for item in items if isinstance(item, int)]
+    if not kept:
+        return torch.empty(0), torch.empty(0, dtype=torch.long), skipped
+    return torch.stack([x for x, _ in kept]), torch.tensor([y for _, y in kept], dtype=torch.long), skipped
+
+
+@dataclass
+class FileSplit:
+    """A split of image files with their labels (indices into the benchmark's classes)."""
+
+    paths: list[Path]
+    labels: torch.Tensor
+    class_subset: list[int] | None = None
+    skip_bad_images: bool = False
+    workers: int = field(default_factory=default_workers)
+    bad_images: set[Path] = field(default_factory=set)  # files skipped so far (skip_bad_images)
+
+    def __post_init__(self) -> None:
+        if len(self.paths) != len(self.labels):
+            raise ValueError(f"{len(self.paths)} files but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def _loader(self, transform: Callable, batch_sampler: Any, device: torch.device | str,
+                persistent: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        loader = DataLoader(_Decoded(self, transform), batch_sampler=batch_sampler, collate_fn=_collate,
+                            num_workers=self.workers, pin_memory=torch.device(device).type == "cuda",
+                            persistent_workers=persistent and self.workers > 0)
+        for images, labels, skipped in loader:
+            self.bad_images.update(self.paths[i] for i in skipped)
+            if len(labels):
+                yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
+                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """In order, once, with the model's deterministic eval transform."""
+        order = [[(i, -1) for i in range(start, min(start + batch_size, len(self)))]
+                 for start in range(0, len(self), batch_size)]
+        return self._loader(inputs.eval_transform(), order, device, persistent=False)
+
+    def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
+                      device: torch.device | str = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Endless shuffled, augmented batches; a function of `generator`, whatever the workers."""
+        return self._loader(inputs.train_transform(), _SeededOrder(len(self), batch_size, generator),
+                            device, persistent=True)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff")
+MAX_LISTED = 20
+
+
+def listed(paths: list, what: str) -> str:
+    """'3 missing images: a, b, c' with at most MAX_LISTED named, then a count."""
+    shown = ", ".join(str(p) for p in paths[:MAX_LISTED])
+    more = f" and {len(paths) - MAX_LISTED} more" if len(paths) > MAX_LISTED else ""
+    return f"{len(paths)} {what}: {shown}{more}"
+
+
+def images_under(folder: Path) -> list[Path]:
+    """Image files directly under `folder`, sorted by name."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def undecodable(paths: list[Path]) -> list[Path]:
+    """The files among `paths` that PIL cannot fully decode (data check --deep)."""
+    bad = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image.load()
+        except Exception:  # any decoding failure makes the file unusable
+            bad.append(path)
+    return bad
+
+
+def holdout(size: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """(kept, held out) indices: a fixed, seeded `fraction` of `size` (at least one) held out."""
+    count = max(1, round(fraction * size))
+    order = torch.randperm(size, generator=torch.Generator().manual_seed(seed)).tolist()
+    held = sorted(order[:count])
+    held_set = set(held)
+    return [i for i in range(size) if i not in held_set], held
