@@ -81,9 +81,11 @@ def test_corrupt_jpeg_is_named_or_skipped_and_counted(tmp_path, capsys):
     base = make_domainnet(tmp_path)
     bad = base / "sketch" / "cello" / "sketch_test_0_0.jpg"
     bad.write_bytes(b"not a jpeg")
-    bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
-    with pytest.raises(BadImageError, match=f"cannot decode image {bad}"):
-        list(bench.test_set("sketch").eval_batches(4, INPUTS))
+    for workers in (0, 2):  # raised in the main process, one clear line, with or without workers
+        bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=workers)
+        with pytest.raises(BadImageError, match=f"^cannot decode image {bad}: UnidentifiedImageError") as err:
+            list(bench.test_set("sketch").eval_batches(4, INPUTS))
+        assert "\n" not in str(err.value)
     assert main(["data", "check", "--dataset", "domainnet", "--data-root", str(tmp_path), "--deep"]) == 1
     assert f"1 images that do not decode: {bad}" in capsys.readouterr().out
     bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)

@@ -37,6 +37,14 @@ def default_workers() -> int:
     return max(0, min(8, cpus - 1))
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """What a worker hands back for a file it cannot decode; the main process decides what to do."""
+
+    index: int
+    reason: str
+
+
 class _Decoded(Dataset):
     """(path, label) -> (tensor, label); items are (index, seed) pairs, seed -1 for no augmentation."""
 
@@ -46,22 +54,19 @@ class _Decoded(Dataset):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int] | int:
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int] | _Undecodable:
         index, seed = item
-        path = self.split.paths[index]
         try:
-            with Image.open(path) as image:
+            with Image.open(self.split.paths[index]) as image:
                 image = image.convert("RGB")
         except Exception as err:  # PIL raises many kinds on a truncated or non-image file
-            if self.split.skip_bad_images:
-                return index  # skipped: the collate step reports which file
-            raise BadImageError(f"cannot decode image {path}: {type(err).__name__}: {err} "
-                                f"(set skip_bad_images: true in the benchmark YAML to skip such files)") from err
+            return _Undecodable(index, f"{type(err).__name__}: {err}")
+        label = int(self.split.labels[index])
         if seed < 0:
-            return self.transform(image), int(self.split.labels[index])
+            return self.transform(image), label
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return self.transform(image), int(self.split.labels[index])
+            return self.transform(image), label
 
 
 class _SeededOrder(Sampler):
@@ -76,13 +81,13 @@ class _SeededOrder(Sampler):
             yield list(zip(idx.tolist(), seeds.tolist()))
 
 
-def _collate(items: list[tuple[torch.Tensor, int] | int]) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
-    """(images, labels, indices of skipped files)."""
-    kept = [item for item in items if not isinstance(item, int)]
-    skipped = [item for item in items if isinstance(item, int)]
+def _collate(items: list) -> tuple[torch.Tensor, torch.Tensor, list[_Undecodable]]:
+    """(images, labels, the files that did not decode)."""
+    kept = [item for item in items if not isinstance(item, _Undecodable)]
+    bad = [item for item in items if isinstance(item, _Undecodable)]
     if not kept:
-        return torch.empty(0), torch.empty(0, dtype=torch.long), skipped
-    return torch.stack([x for x, _ in kept]), torch.tensor([y for _, y in kept], dtype=torch.long), skipped
+        return torch.empty(0), torch.empty(0, dtype=torch.long), bad
+    return torch.stack([x for x, _ in kept]), torch.tensor([y for _, y in kept], dtype=torch.long), bad
 
 
 @dataclass
@@ -108,8 +113,12 @@ class FileSplit:
         loader = DataLoader(_Decoded(self, transform), batch_sampler=batch_sampler, collate_fn=_collate,
                             num_workers=self.workers, pin_memory=torch.device(device).type == "cuda",
                             persistent_workers=persistent and self.workers > 0)
-        for images, labels, skipped in loader:
-            self.bad_images.update(self.paths[i] for i in skipped)
+        for images, labels, bad in loader:
+            if bad and not self.skip_bad_images:
+                path, reason = self.paths[bad[0].index], bad[0].reason
+                raise BadImageError(f"cannot decode image {path}: {reason} (set skip_bad_images: true "
+                                    f"in the benchmark YAML to skip such files)")
+            self.bad_images.update(self.paths[b.index] for b in bad)
             if len(labels):
                 yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
 
