@@ -10,11 +10,12 @@ and a reader never sees a torn file.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
+
+from .util import atomic_write
 
 ARTIFACTS_FOLDER = "_artifacts"
 
@@ -34,13 +35,7 @@ class ArtifactStore:
             return torch.load(path, map_location="cpu", weights_only=True)
         value = make()
         self.made.append(name)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as f:
-            torch.save(value, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, lambda f: torch.save(value, f))
         return value
 
 

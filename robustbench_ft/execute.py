@@ -17,7 +17,7 @@ from . import records
 from .evaluate import evaluate, val_accuracy
 from .methods.base import RunContext, build_method, completed
 from .spec import RunSpec
-from .train import train
+from .train import Trainer
 from .util import log
 from .workbench import workbench_for
 
@@ -39,6 +39,7 @@ def execute(spec: RunSpec, results_root: Path, device: torch.device | None = Non
         records.write_error(folder, reason, traceback.format_exc())
         raise RunFailed(f"run {spec.method} seed {spec.seed} ({folder}) failed: {reason}") from err
     records.write_result(folder, result)
+    records.finish(folder)
     return records.read_result(results_root, spec)
 
 
@@ -52,7 +53,14 @@ def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | Non
     method.setup(model, ctx)
     summary = None
     if method.trains:
-        summary = train(model, method, ctx, records.MetricsLog(folder / "metrics.jsonl"))
+        metrics = records.MetricsLog(folder / "metrics.jsonl")
+        trainer = Trainer(model, method, ctx, metrics, lambda state: records.save_resume(folder, state))
+        resume = records.load_resume(folder)
+        if resume is not None:
+            trainer.load_state_dict(resume)
+            metrics.truncate(trainer.log_lines)
+            log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
+        summary = trainer.fit()
         records.save_checkpoint(folder, model.state_dict())
     entries = []
     for variant, candidate in method.variants(model, ctx):

@@ -9,7 +9,6 @@ logit scale go beside it as `<FILE stem>.head.pt`: logits = scale * normalize(en
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -19,13 +18,11 @@ from .config import ConfigError
 from .identity import SPEC_VERSION
 from .models.loading import load_clip
 from .spec import RunSpec
+from .util import atomic_write
 
 
 def _atomic_save(value: object, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(value, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(value, f))
 
 
 def export_run(run_dir: Path, out: Path) -> tuple[Path, Path]:

@@ -68,6 +68,7 @@ class RunSpec:
     templates: str | None = None  # prompt templates: None for the benchmark's, 'openai', 'simple' or a file
     data_root: str | None = field(default=None, metadata={"identity": False})  # where the data lives
     workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
+    checkpoint_every: int | None = field(default=None, metadata={"identity": False})  # resume state cadence
     hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:
@@ -85,6 +86,8 @@ class RunSpec:
             problems.append("steps >= 0, batch_size, accum_steps and eval_every >= 1")
         if self.workers is not None and self.workers < 0:
             problems.append("workers >= 0")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            problems.append("checkpoint_every >= 1 (or null: at every evaluation)")
         if not 0 <= self.warmup_frac < 1:
             problems.append("warmup_frac in [0, 1)")
         if self.lr < 0 or self.weight_decay < 0:

@@ -37,7 +37,9 @@ class Split(Protocol):
                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+                      device: torch.device | str, skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Endless training batches, a function of the generator's seed; the first `skip` are
+        passed over (a resumed run), leaving the stream where an uninterrupted one would be."""
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,11 @@ class ImageSet:
             yield inputs.eval(images, device), labels
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for images, labels in self.shuffled_batches(batch_size, generator):
-            yield inputs.train(images, generator, device), labels.to(device)
+                      device: torch.device | str = "cpu", skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for index, (images, labels) in enumerate(self.shuffled_batches(batch_size, generator)):
+            batch = inputs.train(images, generator, device)  # draws its flips even when skipped
+            if index >= skip:
+                yield batch, labels.to(device)
 
 
 def shuffled_index_batches(size: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:

@@ -72,13 +72,14 @@ class _Decoded(Dataset):
 class _SeededOrder(Sampler):
     """Endless (index, seed) batches from the run's generator: a permutation per epoch, a seed per sample."""
 
-    def __init__(self, size: int, batch_size: int, generator: torch.Generator) -> None:
-        self.size, self.batch_size, self.generator = size, batch_size, generator
+    def __init__(self, size: int, batch_size: int, generator: torch.Generator, skip: int = 0) -> None:
+        self.size, self.batch_size, self.generator, self.skip = size, batch_size, generator, skip
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
-        for idx in shuffled_index_batches(self.size, self.batch_size, self.generator):
+        for index, idx in enumerate(shuffled_index_batches(self.size, self.batch_size, self.generator)):
             seeds = torch.randint(0, 2 ** 62, (len(idx),), generator=self.generator)
-            yield list(zip(idx.tolist(), seeds.tolist()))
+            if index >= self.skip:  # a resumed run passes over batches without decoding them
+                yield list(zip(idx.tolist(), seeds.tolist()))
 
 
 def _collate(items: list) -> tuple[torch.Tensor, torch.Tensor, list[_Undecodable]]:
@@ -130,9 +131,9 @@ class FileSplit:
         return self._loader(inputs.eval_transform(), order, device, persistent=False)
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str = "cpu") -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                      device: torch.device | str = "cpu", skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless shuffled, augmented batches; a function of `generator`, whatever the workers."""
-        return self._loader(inputs.train_transform(), _SeededOrder(len(self), batch_size, generator),
+        return self._loader(inputs.train_transform(), _SeededOrder(len(self), batch_size, generator, skip),
                             device, persistent=True)
 
 

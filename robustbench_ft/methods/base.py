@@ -92,6 +92,14 @@ class Method:
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         """Called after every optimiser step (EMA, projections, ...)."""
 
+    def state_dict(self) -> dict[str, Any]:
+        """What the method carries across steps (EMA weights, ...), saved with the trainer's state.
+        Its random draws come from the run context's generator, which the trainer saves itself."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned, when a run resumes."""
+
     def evaluated_variants(self) -> int:
         """How many models `variants` yields (for cost estimates)."""
         return 1
