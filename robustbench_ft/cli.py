@@ -58,6 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         _migrate(args.results)
     seeds = _seeds(args.seeds)
     specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, _run_overrides(args))
+    from .models.loading import check_model_name
+    for model in {spec.model for spec in specs}:
+        check_model_name(model)  # a typo fails now, not in every run
     if args.dry_run:
         from .estimate import print_plan
         print_plan(specs, bench, args.results)

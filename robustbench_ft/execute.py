@@ -31,16 +31,29 @@ def execute(spec: RunSpec, results_root: Path, device: torch.device | None = Non
     spec = completed(spec)  # checks the hyper-parameters before anything is written
     if records.is_done(results_root, spec):
         return records.read_result(results_root, spec)
-    folder = records.start(results_root, spec)
     try:
-        result = _compute(spec, Path(results_root), folder, device)
+        with records.locked(records.run_dir(results_root, spec)):
+            if records.is_done(results_root, spec):  # finished by another process meanwhile
+                return records.read_result(results_root, spec)
+            _attempt(spec, Path(results_root), device)
+    except records.RunBusyError as err:
+        raise RunFailed(f"run {spec.method} seed {spec.seed}: {err}") from err
+    return records.read_result(results_root, spec)
+
+
+def _attempt(spec: RunSpec, root: Path, device: torch.device | None) -> None:
+    folder = records.start(root, spec)
+    try:
+        result = _compute(spec, root, folder, device)
+        records.write_result(folder, result)
     except Exception as err:  # record every failure, whatever raised it
         reason = f"{type(err).__name__}: {err}"
-        records.write_error(folder, reason, traceback.format_exc())
+        try:
+            records.write_error(folder, reason, traceback.format_exc())
+        except OSError as write_err:  # e.g. the disk that failed the run is still full
+            log(f"could not write {folder / 'error.json'}: {write_err}")
         raise RunFailed(f"run {spec.method} seed {spec.seed} ({folder}) failed: {reason}") from err
-    records.write_result(folder, result)
     records.finish(folder)
-    return records.read_result(results_root, spec)
 
 
 def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | None) -> dict[str, Any]:

@@ -82,6 +82,10 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
         version = data.get("spec_version", 1) if isinstance(data, dict) else None
         if version == SPEC_VERSION:
             continue
+        if isinstance(version, int) and version > SPEC_VERSION:
+            outcome.not_migrated.append((folder, f"written by a newer robustbench-ft (spec version {version}, "
+                                                 f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
+            continue
         if version != 1:
             outcome.not_migrated.append((folder, f"unknown spec version {version!r}"))
             continue

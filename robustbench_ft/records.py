@@ -6,6 +6,7 @@
     checkpoint.pt   the selected weights as a state_dict (methods that train)
     result.json     the final record, written atomically: its presence means "done"
     error.json      why the last attempt failed (removed when a later attempt succeeds)
+    run.lock        who is computing the run now (host, pid), so two processes never both train it
 
 Nothing here imports torch models or the trainer except to read/write state_dicts, and a run only
 ever writes inside its own folder, so a failing run cannot damage another's results.
@@ -14,8 +15,12 @@ ever writes inside its own folder, so a failing run cannot damage another's resu
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -24,6 +29,77 @@ from .spec import RunSpec
 from .util import atomic_write, atomic_write_text
 
 RESULT_SCHEMA = 2  # 2: nested hyper-parameters, `config` and `identity` (docs/records.md)
+
+
+LOCK = "run.lock"
+LOCK_STALE_SECONDS = 1800  # a lock of another host not refreshed for this long has a dead owner
+
+
+class RunBusyError(RuntimeError):
+    """Another live process is computing this run."""
+
+
+@contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the run's lock while computing it; a lock whose owner is dead is taken over.
+
+    The owner is dead when it ran on this host and its pid is gone, or, on another host, when the
+    lock was not refreshed (`refresh`, at every resume save) for LOCK_STALE_SECONDS.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK
+    owner = {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time()}
+    while True:
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            held = _lock_owner(path)
+            if not _stale(path, held):
+                raise RunBusyError(f"{folder} is being computed by pid {held.get('pid')} on {held.get('host')}; "
+                                   f"skipped here (remove {path} if no such process exists)") from None
+            aside = path.with_name(f".{LOCK}.stale.{os.getpid()}")
+            try:
+                os.replace(path, aside)  # of two takers one wins the rename; both then race for O_EXCL
+            except FileNotFoundError:
+                pass
+            aside.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(owner))
+        break
+    try:
+        yield
+    finally:
+        if _lock_owner(path).get("pid") == owner["pid"]:
+            path.unlink(missing_ok=True)
+
+
+def refresh(folder: Path) -> None:
+    """Tell other hosts the lock's owner is alive."""
+    (folder / LOCK).touch(exist_ok=True)
+
+
+def _lock_owner(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}  # being written, or gone: judged by its age alone
+
+
+def _stale(path: Path, held: dict[str, Any]) -> bool:
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int):
+        try:
+            os.kill(held["pid"], 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    return age > LOCK_STALE_SECONDS
 
 
 class MissingRunError(FileNotFoundError):
@@ -71,6 +147,7 @@ RESUME = "resume.pt"
 
 def save_resume(folder: Path, state: dict[str, Any]) -> None:
     atomic_write(folder / RESUME, lambda f: torch.save(state, f))
+    refresh(folder)
 
 
 def load_resume(folder: Path) -> dict[str, Any] | None:

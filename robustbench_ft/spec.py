@@ -82,8 +82,8 @@ class RunSpec:
 
     def validate(self) -> None:
         problems = []
-        if self.steps < 0 or self.batch_size < 1 or self.accum_steps < 1 or self.eval_every < 1:
-            problems.append("steps >= 0, batch_size, accum_steps and eval_every >= 1")
+        if min(self.steps, self.batch_size, self.accum_steps, self.eval_every) < 1:
+            problems.append("steps, batch_size, accum_steps and eval_every >= 1")
         if self.workers is not None and self.workers < 0:
             problems.append("workers >= 0")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
@@ -99,7 +99,9 @@ class RunSpec:
         if self.precision not in PRECISIONS:
             problems.append(f"precision in {PRECISIONS}")
         if problems:
-            raise ConfigError(f"invalid run spec {self.to_dict()}: expected {'; '.join(problems)}")
+            got = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "hparams")
+            raise ConfigError(f"invalid run spec of {self.method!r} on {self.benchmark!r}: expected "
+                              f"{'; '.join(problems)} (got {got})")
 
     @property
     def parts(self) -> list[str]:

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from robustbench_ft.cli import main
 
 STEPS = 200
@@ -24,6 +26,7 @@ def _lines(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.is_file() else 0
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_resumes_and_matches_an_uninterrupted_run(mini_benchmark, tmp_path, capsys):
     killed = tmp_path / "killed"
     env = {**os.environ, "ROBUSTBENCH_FT_PROGRESS": "0"}

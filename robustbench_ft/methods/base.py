@@ -20,7 +20,8 @@ import torch.nn.functional as F
 
 from ..hparams import HParam, check_part
 from ..models.classifier import ImageClassifier
-from ..records import load_checkpoint
+from ..config import ConfigError
+from ..records import load_checkpoint, run_dir
 from ..registry import Registry
 from ..spec import RunSpec
 from ..workbench import Workbench
@@ -61,9 +62,20 @@ class RunContext:
     generator: torch.Generator
     step: int = 0
 
-    def checkpoint_of(self, spec: RunSpec) -> dict[str, torch.Tensor]:
-        """The selected state_dict of a finished run this run depends on."""
-        return load_checkpoint(self.results_root, spec, map_location=self.bench.device)
+    def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
+        """The selected state_dict of a finished run this run depends on; with `fits`, checked
+        to hold exactly that model's tensors and shapes (a clear error, not a size mismatch deep down)."""
+        state = load_checkpoint(self.results_root, spec, map_location=self.bench.device)
+        if fits is not None:
+            expected = {k: tuple(v.shape) for k, v in fits.state_dict().items()}
+            found = {k: tuple(v.shape) for k, v in state.items()}
+            if found != expected:
+                wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
+                raise ConfigError(
+                    f"the checkpoint of {spec.method} (seed {spec.seed}) at {run_dir(self.results_root, spec)} "
+                    f"does not fit model {self.spec.model}: {len(wrong)} tensors differ, e.g. {wrong[0]} is "
+                    f"{found.get(wrong[0])} there, {expected.get(wrong[0])} here")
+        return state
 
 
 class Method:

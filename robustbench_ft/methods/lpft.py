@@ -27,6 +27,6 @@ class LinearProbeThenFineTune(FineTune):
         return [self.lp_spec()]
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        head = ctx.checkpoint_of(self.lp_spec())["head"]
+        head = ctx.checkpoint_of(self.lp_spec(), fits=model)["head"]
         with torch.no_grad():
             model.head.copy_(head)

@@ -39,7 +39,7 @@ class WiSE(Method):
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
-        tuned = ctx.checkpoint_of(self.base_spec())
+        tuned = ctx.checkpoint_of(self.base_spec(), fits=model)
         start = ctx.bench.zeroshot.state_dict()
         for alpha in self.hp["alphas"]:
             model.load_state_dict(interpolate_state(start, tuned, alpha))

@@ -89,13 +89,18 @@ def _resolve_weights(name: str, pretrained: str | None) -> str | None:
     return pretrained
 
 
-def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | torch.device = "cpu"
-              ) -> ClipBundle:
-    """Build `name` and load `pretrained` (tag, local state_dict file, or None for random init)."""
+def check_model_name(name: str) -> None:
+    """A ModelLoadError unless open_clip (or the embedded configs) knows `name`; loads nothing."""
     _register_embedded_configs()
     if name not in open_clip.list_models() and not name.startswith(("hf-hub:", "local-dir:")):
         raise ModelLoadError(f"unknown model {name!r}; embedded: {sorted(embedded_models())}, "
                              f"open_clip knows {len(open_clip.list_models())} (open_clip.list_models())")
+
+
+def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | torch.device = "cpu"
+              ) -> ClipBundle:
+    """Build `name` and load `pretrained` (tag, local state_dict file, or None for random init)."""
+    check_model_name(name)
     weights = _resolve_weights(name, pretrained)
     try:
         with torch.random.fork_rng(devices=[]):

@@ -104,7 +104,7 @@ def collect(results_root: str | Path) -> Collection:
         try:
             parsed.append(_parse(json.loads(result_file.read_text())))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            skipped.append((str(folder), f"unreadable result.json ({type(err).__name__}: {err})"))
+            skipped.append((str(folder), f"corrupt result.json ({type(err).__name__}: {err})"))
     return Collection(_frame(parsed), skipped)
 
 
