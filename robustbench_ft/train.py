@@ -2,7 +2,9 @@
 
 AdamW, linear warm-up from 0 then cosine decay to 0, optional gradient clipping, bf16 autocast on
 GPUs, gradient accumulation, evaluation on the ID validation split every `eval_every` steps with
-best-checkpoint selection, a guard that fails the run on a non-finite loss, a tqdm progress bar.
+best-checkpoint selection (or the ID test split under `selection: id_test`), a guard that fails
+the run on a non-finite loss, a tqdm progress bar, and a `state_dict()` that a killed run resumes
+from (Trainer).
 """
 
 from __future__ import annotations
