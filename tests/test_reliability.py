@@ -67,7 +67,7 @@ def test_eight_processes_write_into_one_tree(tmp_path, mini_benchmark):
 @pytest.mark.slow
 def test_two_processes_never_both_train_one_run(tmp_path, mini_benchmark):
     results = tmp_path / "results"
-    command = _cli("run", "--methods", "lipsum", "--steps", "150", "--batch-size", "16",
+    command = _cli("run", "--methods", "lipsum", "--steps", "600", "--batch-size", "16",
                    "--dataset", mini_benchmark, "--results", str(results))
     first = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
@@ -77,7 +77,7 @@ def test_two_processes_never_both_train_one_run(tmp_path, mini_benchmark):
     assert first.wait(timeout=600) == 0
     assert second.returncode == 1 and "is being computed by pid" in second.stderr
     log = next(results.rglob("metrics.jsonl")).read_text().splitlines()
-    assert [json.loads(line)["step"] for line in log] == list(range(1, 151))  # one writer
+    assert [json.loads(line)["step"] for line in log] == list(range(1, 601))  # one writer
 
 
 def test_a_lock_whose_owner_died_is_taken_over(tmp_path, mini_benchmark):
