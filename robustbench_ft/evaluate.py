@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from .data.benchmark import Split
 from .metrics import accuracy, split_metrics
 from .models.classifier import ImageClassifier
 from .workbench import Workbench
@@ -40,14 +41,16 @@ def evaluate(classifier: ImageClassifier, bench: Workbench) -> dict[str, dict[st
     return results
 
 
+def _accuracy(classifier: ImageClassifier, bench: Workbench, images: Split) -> float:
+    out = bench.predict(classifier, images)
+    return accuracy(*restrict(out.logits, out.labels, images.class_subset))
+
+
 def val_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
     """Accuracy on the ID validation split: the model-selection signal."""
-    out = bench.predict(classifier, bench.benchmark.val_set())
-    return accuracy(out.logits, out.labels)
+    return _accuracy(classifier, bench, bench.benchmark.val_set())
 
 
 def id_test_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
     """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
-    images = bench.benchmark.test_set(bench.benchmark.id_split)
-    out = bench.predict(classifier, images)
-    return accuracy(*restrict(out.logits, out.labels, images.class_subset))
+    return _accuracy(classifier, bench, bench.benchmark.test_set(bench.benchmark.id_split))

@@ -32,6 +32,7 @@ RESULT_SCHEMA = 2  # 2: nested hyper-parameters, `config` and `identity` (docs/r
 
 
 LOCK = "run.lock"
+RESUME = "resume.pt"
 LOCK_STALE_SECONDS = 1800  # a lock of another host not refreshed for this long has a dead owner
 
 
@@ -93,11 +94,11 @@ def _stale(path: Path, held: dict[str, Any]) -> bool:
         return True
     if held.get("host") == socket.gethostname() and isinstance(held.get("pid"), int):
         try:
-            os.kill(held["pid"], 0)
+            os.kill(held["pid"], 0)  # PermissionError: alive, another user's
         except ProcessLookupError:
             return True
         except PermissionError:
-            return False
+            pass
         return False
     return age > LOCK_STALE_SECONDS
 
@@ -141,8 +142,6 @@ class MetricsLog:
         kept = self.path.read_text().splitlines(keepends=True)[:lines] if self.path.is_file() else []
         atomic_write_text(self.path, "".join(kept))
 
-
-RESUME = "resume.pt"
 
 
 def save_resume(folder: Path, state: dict[str, Any]) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 
 from .artifacts import ArtifactStore, artifacts_folder
-
 from .data.benchmark import Benchmark, Split, load_benchmark
 from .identity import artifacts_key
 from .models.classifier import ImageClassifier, zeroshot_head

@@ -28,9 +28,9 @@ MARKERS = "osD^v<>PX*h"
 
 
 def _ordered(frame: pd.DataFrame, entries) -> list[str]:
-    """Entries in table order (the selected frame lists them in that order)."""
-    order = list(dict.fromkeys(frame["entry"]))
-    return [e for e in order if e in set(entries)]
+    """`entries` in table order: the order of the selected frame's `entry` categories."""
+    wanted = set(entries)
+    return [e for e in frame["entry"].cat.categories if e in wanted]
 
 
 def _zeroshot_entries(frame: pd.DataFrame) -> set[str]:
