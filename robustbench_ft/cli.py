@@ -1,6 +1,8 @@
 """`robustbench-ft`: a thin face over the library, one call per verb.
 
-    run            plan methods x seeds on a benchmark, run them inline, print the table
+    run            plan methods x seeds on a benchmark, launch them, print the table
+    sweep          plan and launch a sweep YAML (inline, local processes or Slurm job arrays)
+    status         where each run of a sweep stands, with the scheduler's job states
     list           methods (labels, references, hyper-parameters) and benchmarks
     report         tables (md, tex, csv) and figures from a results folder
     migrate        rename and rewrite run folders of an older spec version
@@ -47,32 +49,147 @@ def _hparam_settings(settings: list[str]) -> dict[str, dict[str, object]]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .data.benchmark import load_benchmark
-    from .grid import run_inline
     from .plan import plan_grid
-    from .report.collect import frame_from_results
-    from .report.tables import build_table, to_markdown
 
     bench = load_benchmark(args.dataset, data_root=args.data_root, workers=args.workers, templates=args.templates)
     bench.check_available()  # missing data fails here, in seconds, before any model loads
+    options = _launch_options(args, {})
     if not args.dry_run:
         _migrate(args.results)
-    seeds = _seeds(args.seeds)
-    specs = plan_grid(_csv(args.methods), seeds, args.dataset, bench.train_defaults, _run_overrides(args))
-    from .models.loading import check_model_name
-    for model in {spec.model for spec in specs}:
-        check_model_name(model)  # a typo fails now, not in every run
+    plan = plan_grid(_csv(args.methods), _seeds(args.seeds), args.dataset, bench.train_defaults,
+                     _run_overrides(args))
+    _check_models(plan)
     if args.dry_run:
         from .estimate import print_plan
-        print_plan(specs, bench, args.results)
+        print_plan(list(plan.specs), bench, args.results)
+        _print_waves(plan)
         return 0
-    outcome = run_inline(specs, args.results)
-    frame = frame_from_results(list(outcome.results.values()))
-    if len(frame):
-        print(f"\n{bench.name}: accuracy (%), mean ± std over seeds {seeds}\n")
-        print(to_markdown(build_table(frame, ["acc"])))
-    for key, reason in outcome.failures.items():
-        print(f"FAILED {key}: {reason}", file=sys.stderr)
-    return 1 if outcome.failures else 0
+    return _launch(plan, options, args.results, f"robustbench-ft status --results {args.results}")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .data.benchmark import load_benchmark
+    from .sweep import load_sweep
+
+    sweep = load_sweep(args.file)
+    options = _launch_options(args, sweep.launcher, where=f"{args.file}: launcher")
+    for name in sweep.benchmarks:
+        load_benchmark(name, data_root=args.data_root).check_available()
+    plan = sweep.plan(args.data_root)
+    _check_models(plan)
+    if args.dry_run:
+        from .estimate import print_plan
+        for name in sweep.benchmarks:
+            specs = [s for s in plan.specs if s.benchmark == name]
+            print(f"\n{name}: {len(specs)} runs")
+            print_plan(specs, load_benchmark(name, data_root=args.data_root), args.results)
+        _print_waves(plan)
+        return 0
+    _migrate(args.results)
+    return _launch(plan, options, args.results, f"robustbench-ft status {args.file} --results {args.results}")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .launch.status import format_statuses, run_statuses
+    specs = None
+    if args.sweep:
+        from .sweep import load_sweep
+        specs = list(load_sweep(args.sweep).plan(args.data_root).specs)
+    elif not Path(args.results).is_dir():
+        raise FileNotFoundError(f"results folder {args.results} does not exist")
+    statuses = run_statuses(Path(args.results), specs)
+    print(format_statuses(statuses))
+    return 1 if any(s.state in ("failed", "interrupted") for s in statuses) else 0
+
+
+def _check_models(plan) -> None:
+    from .models.loading import check_model_name
+    for model in {spec.model for spec in plan.specs}:
+        check_model_name(model)  # a typo fails now, not in every run
+
+
+def _print_waves(plan) -> None:
+    for index, wave in enumerate(plan.waves()):
+        print(f"wave {index}: {len(wave)} runs ({', '.join(sorted({s.method for s in wave}))})")
+
+
+def _launch(plan, options, results: Path, follow: str) -> int:
+    """Launch `plan`; when the launcher blocks or --wait, print the table and the failures."""
+    from .launch import launch
+    from .launch.status import run_statuses
+    launched = launch(plan, options, Path(results))
+    jobs = len({s.job for s in launched.submitted})
+    print(f"{len(plan)} runs: {launched.already_done} done already, {len(launched.still_queued)} still queued, "
+          f"{len(launched.submitted)} submitted ({options.launcher}, {jobs} jobs)", file=sys.stderr)
+    if not launched.launcher.blocks and not options.wait:
+        print(f"follow the sweep with: {follow}\nresubmit what failed or is missing by running the same "
+              f"command again; tables: robustbench-ft report --results {results}", file=sys.stderr)
+        return 0
+    launched.launcher.wait(launched.submitted)
+    _print_table(plan, Path(results))
+    statuses = run_statuses(Path(results), list(plan.specs))
+    failed = [s for s in statuses if s.state != "done"]
+    for s in failed:
+        print(f"{s.state.upper()} {s.method} seed {s.seed} ({s.run}): {s.reason}"
+              + (f" (log: {s.log})" if s.log else ""), file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_table(plan, results: Path) -> None:
+    from . import records
+    from .report.collect import frame_from_results
+    from .report.tables import build_table, to_markdown
+    done = [records.read_result(results, s) for s in plan.specs if records.is_done(results, s)]
+    frame = frame_from_results(done)
+    for benchmark in sorted(frame["benchmark"].unique()) if len(frame) else []:
+        part = frame[frame["benchmark"] == benchmark]
+        seeds = sorted(int(x) for x in part["seed"].unique())
+        print(f"\n{benchmark}: accuracy (%), mean ± std over seeds {seeds}\n")
+        print(to_markdown(build_table(part, ["acc"])))
+
+
+def _launch_options(args: argparse.Namespace, block: dict, where: str = "launcher"):
+    """The YAML `launcher:` block, then the flags on top."""
+    from .launch import LaunchOptions
+    options = LaunchOptions().updated(block, where)
+    flags = {"launcher": args.launcher, "wait": True if args.wait else None, "runs_per_job": args.runs_per_job,
+             "workers": args.local_jobs, "gpus_per_job": args.gpus_per_job, "tasks_per_job": args.tasks_per_job,
+             "time": args.time, "partition": args.partition, "account": args.account, "qos": args.qos,
+             "cpus_per_task": args.cpus_per_task, "mem_gb": args.mem_gb,
+             "array_parallelism": args.array_parallelism, "constraint": args.constraint}
+    if args.sbatch:
+        flags["sbatch"] = {**options.sbatch, **_key_values(args.sbatch, "--sbatch")}
+    return options.updated(flags, "flags")
+
+
+def _key_values(settings: list[str], flag: str) -> dict[str, str]:
+    out = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not key.strip():
+            raise ConfigError(f"{flag} expects KEY=VALUE (e.g. exclusive= or mail-type=END), got {setting!r}")
+        out[key.strip()] = value
+    return out
+
+
+def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
+    from .launch import LAUNCHERS
+    group = parser.add_argument_group("launching (see docs/clusters.md)")
+    group.add_argument("--launcher", choices=LAUNCHERS.names(), help="where runs execute (default: inline)")
+    group.add_argument("--wait", action="store_true", help="slurm: block until the sweep ends, then print the table")
+    group.add_argument("--runs-per-job", type=int, help="runs packed into one job (short runs)")
+    group.add_argument("--local-jobs", type=int, help="local: jobs at once (default 2)")
+    group.add_argument("--gpus-per-job", type=int, help="GPUs per job; DDP over them when more than 1")
+    group.add_argument("--tasks-per-job", type=int, help="processes per job (default: the GPUs, at least 1)")
+    group.add_argument("--time", type=int, help="minutes per job before it checkpoints and requeues (default 60)")
+    group.add_argument("--partition")
+    group.add_argument("--account")
+    group.add_argument("--qos")
+    group.add_argument("--cpus-per-task", type=int)
+    group.add_argument("--mem-gb", type=float)
+    group.add_argument("--array-parallelism", type=int, help="array tasks running at once")
+    group.add_argument("--constraint")
+    group.add_argument("--sbatch", action="append", metavar="KEY=VALUE", help="any other sbatch option (repeatable)")
 
 
 def _seeds(text: str) -> list[int]:
@@ -87,17 +204,18 @@ def _seeds(text: str) -> list[int]:
 
 def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
     """The spec fields that `run`'s flags set, on top of the benchmark's and methods' presets."""
+    from .plan import with_eval_every
     flags = {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size, "eval_every": args.eval_every,
              "model": args.model, "pretrained": args.pretrained, "templates": args.templates,
-             "data_root": args.data_root, "workers": args.workers, "selection": args.selection}
+             "data_root": args.data_root, "workers": args.workers, "selection": args.selection,
+             "checkpoint_every": args.checkpoint_every}
     overrides: dict[str, object] = {k: v for k, v in flags.items() if v is not None}
     if args.model and args.pretrained is None:
         raise ConfigError("--model needs --pretrained: an open_clip tag, a local weights file, "
                           "or 'none' for random initialisation")
     if str(overrides.get("pretrained", "")).lower() == "none":
         overrides["pretrained"] = None
-    if args.steps is not None and args.eval_every is None:
-        overrides["eval_every"] = max(1, args.steps // 5)
+    overrides = with_eval_every(overrides)
     if args.set:
         overrides["hparams"] = _hparam_settings(args.set)
     return overrides
@@ -234,11 +352,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="DataLoader processes per run (default: CPUs - 1, at most 8)")
     run.add_argument("--selection", choices=["best_id_val", "id_test", "last"],
                      help="which checkpoint a run keeps (id_test: the paper code's oracle, marked in reports)")
+    run.add_argument("--checkpoint-every", type=int,
+                     help="save the resume state every N steps (default: at each evaluation and every 10 min)")
     run.add_argument("--dry-run", action="store_true", help="print the planned runs and their cost, run nothing")
     run.add_argument("--set", action="append", metavar="METHOD.KEY=VALUE",
                      help="a method hyper-parameter, e.g. --set lipsum.lam=2 (repeatable; see `list`)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    _add_launch_flags(run)
     run.set_defaults(func=cmd_run)
+    sweep = sub.add_parser("sweep", help="plan and launch a sweep YAML (benchmarks x methods x seeds x grid)")
+    sweep.add_argument("file", help="sweep YAML (examples under sweeps/)")
+    sweep.add_argument("--data-root", help="where the benchmarks' data lives (else $ROBUSTBENCH_DATA, else their YAML)")
+    sweep.add_argument("--dry-run", action="store_true", help="print the planned runs, their cost and waves")
+    sweep.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    _add_launch_flags(sweep)
+    sweep.set_defaults(func=cmd_sweep)
+    stat = sub.add_parser("status", help="each run: done, running, pending, failed (why, log) or not submitted")
+    stat.add_argument("sweep", nargs="?", help="a sweep YAML: list its runs, submitted or not")
+    stat.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    stat.add_argument("--data-root", help="as given to the sweep")
+    stat.set_defaults(func=cmd_status)
     sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)
     rep = sub.add_parser("report", help="tables and figures from a results folder")
     rep.add_argument("--results", default=str(DEFAULT_RESULTS))

@@ -2,6 +2,9 @@
 
 Idempotent: a spec whose result.json exists is returned as is. A failure is written to the run's
 own error.json with its reason and re-raised as RunFailed; no other run's files are touched.
+
+In a multi-process run every rank calls `execute` with its DistEnv: rank 0 decides (done, busy or
+compute), holds the lock and writes every file; the other ranks only train beside it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 import torch
 
 from . import records
+from .distributed import SINGLE, DistEnv, broadcast
 from .evaluate import evaluate, val_accuracy
 from .methods.base import RunContext, build_method, completed
 from .spec import RunSpec
@@ -26,25 +30,35 @@ class RunFailed(RuntimeError):
     """A run stopped with an error; its folder holds error.json with the reason."""
 
 
-def execute(spec: RunSpec, results_root: Path, device: torch.device | None = None) -> dict[str, Any]:
-    """The result record of `spec`, computing it unless it is already on disk."""
+def execute(spec: RunSpec, results_root: Path, device: torch.device | None = None,
+            dist: DistEnv = SINGLE) -> dict[str, Any]:
+    """The result record of `spec`, computing it unless it is already on disk (rank 0's record;
+    other ranks of a multi-process run get an empty dict)."""
     spec = completed(spec)  # checks the hyper-parameters before anything is written
+    if not dist.is_main:
+        if broadcast(None, dist) == "compute":
+            _compute(spec, Path(results_root), None, device, dist)
+        return {}
     if records.is_done(results_root, spec):
+        broadcast("done", dist)
         return records.read_result(results_root, spec)
     try:
         with records.locked(records.run_dir(results_root, spec)):
             if records.is_done(results_root, spec):  # finished by another process meanwhile
+                broadcast("done", dist)
                 return records.read_result(results_root, spec)
-            _attempt(spec, Path(results_root), device)
+            broadcast("compute", dist)
+            _attempt(spec, Path(results_root), device, dist)
     except records.RunBusyError as err:
+        broadcast("busy", dist)
         raise RunFailed(f"run {spec.method} seed {spec.seed}: {err}") from err
     return records.read_result(results_root, spec)
 
 
-def _attempt(spec: RunSpec, root: Path, device: torch.device | None) -> None:
+def _attempt(spec: RunSpec, root: Path, device: torch.device | None, dist: DistEnv) -> None:
     folder = records.start(root, spec)
     try:
-        result = _compute(spec, root, folder, device)
+        result = _compute(spec, root, folder, device, dist)
         records.write_result(folder, result)
     except Exception as err:  # record every failure, whatever raised it
         reason = f"{type(err).__name__}: {err}"
@@ -56,24 +70,22 @@ def _attempt(spec: RunSpec, root: Path, device: torch.device | None) -> None:
     records.finish(folder)
 
 
-def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | None) -> dict[str, Any]:
+def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.device | None,
+             dist: DistEnv = SINGLE) -> dict[str, Any] | None:
+    """Train and evaluate `spec`; `folder` is None on the ranks that do not write (they only train)."""
     started = time.time()
     torch.manual_seed(spec.seed)
     bench = workbench_for(spec, root, device)
     method = build_method(spec)
-    ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(10_000 + spec.seed))
+    ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(10_000 + spec.seed), dist=dist)
     model = bench.fresh_classifier()
     method.setup(model, ctx)
     summary = None
     if method.trains:
-        metrics = records.MetricsLog(folder / "metrics.jsonl")
-        trainer = Trainer(model, method, ctx, metrics, lambda state: records.save_resume(folder, state))
-        resume = records.load_resume(folder)
-        if resume is not None:
-            trainer.load_state_dict(resume)
-            metrics.truncate(trainer.log_lines)
-            log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
-        summary = trainer.fit()
+        summary = _train(model, method, ctx, folder, records.run_dir(root, spec))
+    if folder is None:
+        return None
+    if summary is not None:
         records.save_checkpoint(folder, model.state_dict())
     entries = []
     for variant, candidate in method.variants(model, ctx):
@@ -92,4 +104,20 @@ def _compute(spec: RunSpec, root: Path, folder: Path, device: torch.device | Non
         "records": entries,
         "bad_images": bench.benchmark.bad_images(),  # undecodable files skipped (skip_bad_images)
         "seconds": round(time.time() - started, 2),
+        "processes": dist.world_size,
     }
+
+
+def _train(model, method, ctx: RunContext, folder: Path | None, run_folder: Path):
+    """Fit from the run's resume state if it has one; every rank reads it, rank 0 alone writes."""
+    spec = ctx.spec
+    metrics = records.MetricsLog(run_folder / "metrics.jsonl") if folder is not None else (lambda row: None)
+    save = (lambda state: records.save_resume(folder, state)) if folder is not None else None
+    trainer = Trainer(model, method, ctx, metrics, save)
+    resume = records.load_resume(run_folder)
+    if resume is not None:
+        trainer.load_state_dict(resume)
+        if folder is not None:
+            metrics.truncate(trainer.log_lines)
+            log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
+    return trainer.fit()

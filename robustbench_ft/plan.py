@@ -1,15 +1,16 @@
-"""From a request (methods x seeds on a benchmark) to an ordered list of RunSpecs.
+"""From a request (methods x seeds on a benchmark) to a Plan: RunSpecs and their dependency edges.
 
 A spec's fields are layered: RunSpec defaults < the benchmark's `train:` budget < the method
 preset's `train:` < explicit overrides (CLI flags). Its hyper-parameters are the method's declared
 defaults overlaid with the overrides' `hparams`, checked and typed. Dependencies (LP before
-LP-FT, the fine-tuned run before WiSE) are added and put first; duplicates collapse because equal
-specs hash equally.
+LP-FT, the fine-tuned run before WiSE) are added as edges and put first; duplicates collapse
+because equal specs hash equally. Launchers submit a plan's waves in order (launch/).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from .config import ConfigError
 from .method_info import method_info, train_keys
@@ -64,26 +65,86 @@ def sibling_spec(spec: RunSpec, method: str) -> RunSpec:
                      {**overrides, "hparams": {method: spec.hparams_of(method)}})
 
 
-def with_dependencies(specs: Iterable[RunSpec]) -> list[RunSpec]:
-    """Every spec preceded by what it depends on (depth first), each spec once."""
+@dataclass(frozen=True)
+class Plan:
+    """The runs of a request and what each needs first.
+
+    `specs` are in an order that runs them correctly one by one (dependencies first); `edges` are
+    (needed, needing) digest pairs. `waves()` groups the runs into stages a launcher submits in
+    order: a run's wave is one more than its latest dependency's, so every wave's runs are
+    independent of each other and only wait on earlier waves.
+    """
+
+    specs: tuple[RunSpec, ...]
+    edges: frozenset[tuple[str, str]] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def by_digest(self) -> dict[str, RunSpec]:
+        return {spec.digest(): spec for spec in self.specs}
+
+    def needs(self, spec: RunSpec) -> list[str]:
+        """Digests of the planned runs `spec` depends on directly."""
+        key = spec.digest()
+        return sorted(needed for needed, needing in self.edges if needing == key)
+
+    def waves(self) -> list[list[RunSpec]]:
+        needs: dict[str, list[str]] = {}
+        for needed, needing in self.edges:
+            needs.setdefault(needing, []).append(needed)
+        depth: dict[str, int] = {}
+        for spec in self.specs:  # dependencies come first, so their depth is known
+            needed = [depth[n] for n in needs.get(spec.digest(), []) if n in depth]  # not: done already
+            depth[spec.digest()] = 1 + max(needed, default=-1)
+        stages: list[list[RunSpec]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
+        for spec in self.specs:
+            stages[depth[spec.digest()]].append(spec)
+        return stages
+
+    def without(self, finished: Callable[[RunSpec], bool]) -> "Plan":
+        """The plan left once runs for which `finished` holds are dropped: what a relaunch still
+        has to do. A kept run keeps its edges to dropped runs, so a launcher can still make it
+        wait on a dependency that is queued already."""
+        kept = tuple(spec for spec in self.specs if not finished(spec))
+        keys = {spec.digest() for spec in kept}
+        return Plan(kept, frozenset((a, b) for a, b in self.edges if b in keys))
+
+    def __add__(self, other: "Plan") -> "Plan":
+        merged = {**self.by_digest(), **other.by_digest()}
+        return Plan(tuple(merged.values()), self.edges | other.edges)
+
+
+def build_plan(specs: Iterable[RunSpec]) -> Plan:
+    """Every spec preceded by what it depends on (depth first), each spec once, with the edges."""
     ordered: dict[str, RunSpec] = {}
+    edges: set[tuple[str, str]] = set()
 
     def visit(spec: RunSpec, trail: tuple[str, ...]) -> None:
         key = spec.digest()
         if key in trail:
             raise ConfigError(f"dependency cycle through {spec.method}")
         for dep in build_method(spec).dependencies():
+            edges.add((dep.digest(), key))
             visit(dep, trail + (key,))
         ordered.setdefault(key, spec)
 
     for spec in specs:
         visit(spec, ())
-    return list(ordered.values())
+    return Plan(tuple(ordered.values()), frozenset(edges))
+
+
+def with_eval_every(overrides: dict[str, Any]) -> dict[str, Any]:
+    """A budget given in steps without `eval_every` evaluates five times (the presets' eval
+    interval is for their own budget)."""
+    if overrides.get("steps") is not None and overrides.get("eval_every") is None:
+        return {**overrides, "eval_every": max(1, int(overrides["steps"]) // 5)}
+    return overrides
 
 
 def plan_grid(methods: list[str], seeds: list[int], benchmark: str,
               benchmark_defaults: dict[str, Any], overrides: dict[str, Any] | None = None
-              ) -> list[RunSpec]:
+              ) -> Plan:
     """methods x seeds, with dependencies, in an order that runs them correctly one by one.
 
     `overrides["hparams"]` is keyed by method part (`{"lipsum": {"lam": 2}}`); each method gets
@@ -99,4 +160,4 @@ def plan_grid(methods: list[str], seeds: list[int], benchmark: str,
     requested = [make_spec(m, benchmark_defaults, benchmark, s,
                            {**overrides, "hparams": {p: v for p, v in hparams.items() if p in m.split("+")}})
                  for s in seeds for m in canonical]
-    return with_dependencies(requested)
+    return build_plan(requested)

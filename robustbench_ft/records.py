@@ -75,6 +75,15 @@ def locked(folder: Path) -> Iterator[None]:
             path.unlink(missing_ok=True)
 
 
+def lock_holder(folder: Path) -> dict[str, Any] | None:
+    """Who computes the run now ({host, pid, since}), or None when no live process holds its lock."""
+    path = Path(folder) / LOCK
+    if not path.is_file():
+        return None
+    held = _lock_owner(path)
+    return None if _stale(path, held) else held
+
+
 def refresh(folder: Path) -> None:
     """Tell other hosts the lock's owner is alive."""
     (folder / LOCK).touch(exist_ok=True)

@@ -19,6 +19,8 @@ from typing import Callable
 import torch
 from tqdm import tqdm
 
+from .config import ConfigError
+from .distributed import mean_over_ranks
 from .evaluate import id_test_accuracy, val_accuracy
 from .methods.base import Batch, Method, RunContext
 from .models.classifier import ImageClassifier
@@ -75,6 +77,11 @@ class Trainer:
     run resumed on CPU ends with exactly the metrics of an uninterrupted one. `save` is called
     with the state at every evaluation and at most `CHECKPOINT_SECONDS` apart (or every
     `checkpoint_every` steps when the spec sets it).
+
+    In a multi-process run (`ctx.dist`), only the model is wrapped in DistributedDataParallel
+    (frozen references such as Lipsum-FT's zero-shot encoder stay plain), each rank trains on its
+    shard of every global batch, and rank 0 alone evaluates, selects, logs and saves; the loss
+    terms it logs are averaged over the ranks, so the log reads as the one-process log.
     """
 
     def __init__(self, model: ImageClassifier, method: Method, ctx: RunContext,
@@ -85,11 +92,21 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(method.param_groups(model), lr=spec.lr, betas=(0.9, 0.999),
                                            eps=1e-8, weight_decay=spec.weight_decay)
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        self.forward = self._distributed(model) if ctx.dist.active else model
         self.step = 0
         self.best_score, self.best_step, self.best_state = -1.0, 0, None
         self.log_lines = 0
         self.step_times: list[float] = []
         self._last_save = time.monotonic()
+
+    def _distributed(self, model: ImageClassifier) -> torch.nn.Module:
+        dist, batch = self.ctx.dist, self.ctx.spec.batch_size
+        if batch % dist.world_size:
+            raise ConfigError(f"batch_size {batch} does not split evenly over {dist.world_size} processes; "
+                              f"give a multiple of {dist.world_size}")
+        from torch.nn.parallel import DistributedDataParallel
+        device_ids = [self.ctx.bench.device.index] if self.ctx.bench.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=device_ids)
 
     def state_dict(self) -> dict:
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
@@ -116,21 +133,23 @@ class Trainer:
         spec, bench, model = self.ctx.spec, self.ctx.bench, self.model
         batches = bench.benchmark.train_set().train_batches(
             spec.batch_size, torch.Generator().manual_seed(spec.seed), bench.inputs, bench.device,
-            skip=self.step * spec.accum_steps)
+            skip=self.step * spec.accum_steps, shard=self.ctx.dist.shard())
         started = time.time()
+        main = self.ctx.dist.is_main
         bar = tqdm(total=spec.steps, initial=self.step, desc=f"{spec.method} seed {spec.seed}", unit="step",
-                   disable=os.environ.get("ROBUSTBENCH_FT_PROGRESS", "1") == "0", mininterval=1.0)
+                   disable=os.environ.get("ROBUSTBENCH_FT_PROGRESS", "1") == "0" or not main, mininterval=1.0)
         model.train()
         for step in range(self.step, spec.steps):
             row = self._step(step, batches)
             bar.update(1)
             evaluated = (step + 1) % spec.eval_every == 0 or step + 1 == spec.steps
-            if evaluated:
+            if evaluated and main:
                 self._evaluate(row)
                 bar.set_postfix(loss=f"{row['loss']:.3f}", val=f"{row['val_acc']:.3f}")
-            self.log(row)
+            if main:
+                self.log(row)
             self.log_lines, self.step = self.log_lines + 1, step + 1
-            if self.save is not None and self.step < spec.steps and self._save_due(evaluated):
+            if main and self.save is not None and self.step < spec.steps and self._save_due(evaluated):
                 self.save(self.state_dict())
                 self._last_save = time.monotonic()
         bar.close()
@@ -151,7 +170,7 @@ class Trainer:
         for _ in range(spec.accum_steps):
             inputs, labels = next(batches)
             with _autocast(spec, ctx.bench.device):
-                logits, features = model(inputs)
+                logits, features = self.forward(inputs)
                 terms = self.method.loss_terms(Batch(inputs, labels, logits, features), ctx)
             loss = sum(terms.values())
             _check_finite(loss, terms, step)
@@ -163,6 +182,7 @@ class Trainer:
         self.optimizer.step()
         self.method.after_step(model, ctx)
         self.step_times.append(time.perf_counter() - tick)
+        totals = mean_over_ranks(totals, ctx.dist)
         return {"step": step + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": sum(totals.values()), **totals}
 
     def _evaluate(self, row: dict) -> None:

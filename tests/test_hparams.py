@@ -87,7 +87,7 @@ def test_list_shows_every_declaration(capsys):
 
 def test_run_sets_hyper_parameters_per_method(capsys, tmp_path, mini_benchmark):
     from robustbench_ft.plan import plan_grid
-    specs = plan_grid(["ft", "lipsum+wise"], [0], mini_benchmark, {}, {"hparams": {"lipsum": {"lam": 2}}})
+    specs = list(plan_grid(["ft", "lipsum+wise"], [0], mini_benchmark, {}, {"hparams": {"lipsum": {"lam": 2}}}).specs)
     assert {s.method: s.hparams_of("lipsum").get("lam") for s in specs} == {"ft": None, "lipsum": 2.0,
                                                                            "lipsum+wise": 2.0}
     args = ["run", "--methods", "ft", "--dataset", mini_benchmark, "--results", str(tmp_path)]

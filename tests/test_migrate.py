@@ -52,7 +52,7 @@ def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
     before = _values(v1_results)
     outcome = migrate_results(v1_results)
     assert len(outcome.moved) == 8 and outcome.not_migrated == []
-    specs = plan_grid(METHODS, [0], "embedded", load_benchmark("embedded").train_defaults)
+    specs = list(plan_grid(METHODS, [0], "embedded", load_benchmark("embedded").train_defaults).specs)
     assert {records.run_dir(v1_results, s) for s in specs} == {new for _, new in outcome.moved}
     assert all(records.is_done(v1_results, s) for s in specs)
     assert _values(v1_results).equals(before)

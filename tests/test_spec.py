@@ -53,7 +53,7 @@ def test_unknown_method_lists_known_ones():
 
 
 def test_plan_orders_dependencies_and_dedupes():
-    specs = plan_grid(["lpft", "lp", "wise", "ft"], [0], "embedded", {"steps": 10})
+    specs = list(plan_grid(["lpft", "lp", "wise", "ft"], [0], "embedded", {"steps": 10}).specs)
     methods = [s.method for s in specs]
     assert methods.index("lp") < methods.index("lpft")
     assert methods.index("ft") < methods.index("ft+wise")
@@ -63,7 +63,7 @@ def test_plan_orders_dependencies_and_dedupes():
 @pytest.mark.parametrize("overrides", [{}, {"lr": 1e-4, "steps": 50}])
 def test_lpft_stage_is_the_grids_own_lp_run(overrides):
     """LP-FT's LP stage is derived from `lp`'s own spec: the same run the grid plans for `lp`."""
-    specs = plan_grid(["lp", "lpft"], [3], "embedded", BUDGET, overrides)
+    specs = list(plan_grid(["lp", "lpft"], [3], "embedded", BUDGET, overrides).specs)
     lp = [s for s in specs if s.method == "lp"]
     lpft = next(s for s in specs if s.method == "lpft")
     assert len(lp) == 1 and build_method(lpft).dependencies() == lp

@@ -37,9 +37,12 @@ class Split(Protocol):
                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str, skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                      device: torch.device | str, skip: int = 0, shard: tuple[int, int] = (0, 1)
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless training batches, a function of the generator's seed; the first `skip` are
-        passed over (a resumed run), leaving the stream where an uninterrupted one would be."""
+        passed over (a resumed run), leaving the stream where an uninterrupted one would be.
+        With `shard=(rank, world)`, only that rank's slice of every global batch is produced;
+        the slices of all ranks together are exactly the one-process batch."""
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,20 @@ class ImageSet:
             yield inputs.eval(images, device), labels
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str = "cpu", skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                      device: torch.device | str = "cpu", skip: int = 0, shard: tuple[int, int] = (0, 1)
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        rows = shard_rows(batch_size, shard)
         for index, (images, labels) in enumerate(self.shuffled_batches(batch_size, generator)):
-            batch = inputs.train(images, generator, device)  # draws its flips even when skipped
+            batch = inputs.train(images, generator, device, rows)  # draws its flips even when skipped
             if index >= skip:
-                yield batch, labels.to(device)
+                yield batch, labels[rows].to(device)
+
+
+def shard_rows(batch_size: int, shard: tuple[int, int]) -> slice:
+    """The rows of a global batch that rank `shard[0]` of `shard[1]` trains on (contiguous, equal)."""
+    rank, world = shard
+    per = batch_size // world
+    return slice(rank * per, (rank + 1) * per)
 
 
 def shuffled_index_batches(size: int, batch_size: int, generator: torch.Generator) -> Iterator[torch.Tensor]:

@@ -24,7 +24,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..config import ConfigError
-from .benchmark import shuffled_index_batches
+from .benchmark import shard_rows, shuffled_index_batches
 
 
 class BadImageError(ConfigError):
@@ -72,14 +72,16 @@ class _Decoded(Dataset):
 class _SeededOrder(Sampler):
     """Endless (index, seed) batches from the run's generator: a permutation per epoch, a seed per sample."""
 
-    def __init__(self, size: int, batch_size: int, generator: torch.Generator, skip: int = 0) -> None:
+    def __init__(self, size: int, batch_size: int, generator: torch.Generator, skip: int = 0,
+                 shard: tuple[int, int] = (0, 1)) -> None:
         self.size, self.batch_size, self.generator, self.skip = size, batch_size, generator, skip
+        self.rows = shard_rows(batch_size, shard)
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for index, idx in enumerate(shuffled_index_batches(self.size, self.batch_size, self.generator)):
             seeds = torch.randint(0, 2 ** 62, (len(idx),), generator=self.generator)
             if index >= self.skip:  # a resumed run passes over batches without decoding them
-                yield list(zip(idx.tolist(), seeds.tolist()))
+                yield list(zip(idx.tolist(), seeds.tolist()))[self.rows]  # this rank decodes its shard only
 
 
 def _collate(items: list) -> tuple[torch.Tensor, torch.Tensor, list[_Undecodable]]:
@@ -131,9 +133,11 @@ class FileSplit:
         return self._loader(inputs.eval_transform(), order, device, persistent=False)
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
-                      device: torch.device | str = "cpu", skip: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+                      device: torch.device | str = "cpu", skip: int = 0, shard: tuple[int, int] = (0, 1)
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless shuffled, augmented batches; a function of `generator`, whatever the workers."""
-        return self._loader(inputs.train_transform(), _SeededOrder(len(self), batch_size, generator, skip),
+        order = _SeededOrder(len(self), batch_size, generator, skip, shard)
+        return self._loader(inputs.train_transform(), order,
                             device, persistent=True)
 
 

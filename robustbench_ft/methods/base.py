@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..hparams import HParam, check_part
 from ..models.classifier import ImageClassifier
+from ..distributed import SINGLE, DistEnv
 from ..config import ConfigError
 from ..records import load_checkpoint, run_dir
 from ..registry import Registry
@@ -61,6 +62,7 @@ class RunContext:
     results_root: Path
     generator: torch.Generator
     step: int = 0
+    dist: DistEnv = SINGLE  # this process's rank in a multi-process (DDP) run
 
     def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
         """The selected state_dict of a finished run this run depends on; with `fits`, checked

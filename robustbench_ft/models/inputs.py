@@ -46,15 +46,19 @@ class InputPipeline:
         return (x - self.mean.to(x.device)) / self.std.to(x.device)
 
     def train(self, images: torch.Tensor, generator: torch.Generator,
-              device: torch.device | str = "cpu") -> torch.Tensor:
+              device: torch.device | str = "cpu", rows: slice = slice(None)) -> torch.Tensor:
+        """The augmented batch's `rows` (one rank's shard); the draws are made for the whole
+        batch, so the shards of all ranks are exactly the one-process batch."""
         unsupported = [a for a in self.augment if a not in IN_MEMORY_AUGMENTATIONS]
         if unsupported:
             raise ValueError(f"augmentations {unsupported} need image files; in-memory splits "
                              f"support {list(IN_MEMORY_AUGMENTATIONS)}")
         if "hflip" in self.augment:
             flip = torch.rand(len(images), generator=generator) < 0.5
+            images, flip = images[rows], flip[rows]
             images = torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
-        return self.eval(images, device)
+            return self.eval(images, device)
+        return self.eval(images[rows], device)
 
     def _cfg(self) -> PreprocessCfg:
         return PreprocessCfg(size=self.image_size, mean=self.mean_values, std=self.std_values,

@@ -1,0 +1,153 @@
+"""The launch layer without a scheduler: plans with waves, sweep files, launcher options, the
+ledger and `status`, the local launcher, and DDP over 2 gloo processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from robustbench_ft import records
+from robustbench_ft.cli import main
+from robustbench_ft.config import ConfigError
+from robustbench_ft.launch import LaunchOptions
+from robustbench_ft.launch.ledger import Ledger, Submission
+from robustbench_ft.launch.slurm import expand_array_ids
+from robustbench_ft.launch.status import format_statuses, run_statuses
+from robustbench_ft.plan import plan_grid
+from robustbench_ft.sweep import load_sweep
+
+BUDGET = {"steps": 10, "batch_size": 32, "eval_every": 5}
+
+
+def test_a_plan_has_edges_and_waves_in_dependency_order():
+    plan = plan_grid(["lpft+wise", "ft", "zeroshot"], [0, 1], "embedded", BUDGET)
+    waves = [[s.method for s in wave] for wave in plan.waves()]
+    assert waves == [["lp", "ft", "zeroshot"] * 2, ["lpft"] * 2, ["lpft+wise"] * 2]
+    by = {(s.method, s.seed): s.digest() for s in plan.specs}
+    assert (by["lp", 0], by["lpft", 0]) in plan.edges and (by["lpft", 1], by["lpft+wise", 1]) in plan.edges
+    assert len(plan.edges) == 4
+
+
+def test_a_relaunch_plan_drops_finished_runs_but_keeps_edges_to_them():
+    plan = plan_grid(["lpft"], [0], "embedded", BUDGET)
+    lp, lpft = plan.specs
+    left = plan.without(lambda s: s.method == "lp")
+    assert [s.method for s in left.specs] == ["lpft"]
+    assert left.needs(lpft) == [lp.digest()]  # a launcher can still wait on LP's queued job
+    assert [[s.method for s in w] for w in left.waves()] == [["lpft"]]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_sweep_is_the_product_of_its_grid_and_each_value_reaches_the_methods_that_have_it(tmp_path):
+    sweep = load_sweep(_write(tmp_path, """
+benchmarks: [embedded]
+methods: [ft, lipsum]
+seeds: [0, 1]
+settings: {steps: 10, batch_size: 32}
+grid: {lr: [1.0e-4, 3.0e-4], lipsum.lam: [0.5, 1, 2]}
+"""))
+    plan = sweep.plan()
+    lipsum = [s for s in plan.specs if s.method == "lipsum"]
+    ft = [s for s in plan.specs if s.method == "ft"]
+    assert len(lipsum) == 2 * 2 * 3 and len(ft) == 2 * 2  # FT does not multiply by lipsum.lam
+    assert {(s.lr, s.hparams_of("lipsum")["lam"]) for s in lipsum} == \
+        {(lr, lam) for lr in (1e-4, 3e-4) for lam in (0.5, 1.0, 2.0)}
+    assert {s.eval_every for s in plan.specs} == {2}  # steps without eval_every: five evaluations
+
+
+@pytest.mark.parametrize("text, message", [
+    ("methods: [ft]\ngrid: {lr: 1.0e-4}", "grid.lr must be a non-empty list"),
+    ("methods: [ft]\nseed: [0]", "unknown keys ['seed']"),
+    ("methods: []", "methods must be a non-empty list"),
+    ("methods: [ft]\nseeds: [0, x]", "seeds must be a list of integers"),
+    ("methods: [ft]\nlauncher: {nme: slurm}", "unknown launcher options ['nme']"),
+    ("methods: [ft]\nlauncher: {time: soon}", "time must be int"),
+])
+def test_a_bad_sweep_file_is_one_clear_line(tmp_path, capsys, text, message):
+    path = _write(tmp_path, text)
+    assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_launcher_options_layer_yaml_then_flags():
+    options = LaunchOptions().updated({"name": "slurm", "partition": "gpu", "time": 120, "gpus_per_job": 2,
+                                       "sbatch": {"exclusive": ""}}, "yaml")
+    assert (options.launcher, options.partition, options.time, options.tasks) == ("slurm", "gpu", 120, 2)
+    options = options.updated({"time": 30, "partition": None}, "flags")
+    assert (options.time, options.partition, dict(options.sbatch)) == (30, "gpu", {"exclusive": ""})
+    with pytest.raises(ConfigError, match="runs_per_job must be at least 1"):
+        options.updated({"runs_per_job": 0}, "flags")
+
+
+def test_sbatch_array_ids_expand():
+    assert expand_array_ids("12_[0-2,5%2]") == ["12_0", "12_1", "12_2", "12_5"]
+    assert expand_array_ids("12_3") == ["12_3"] and expand_array_ids("7") == ["7"]
+
+
+def test_status_joins_folders_ledger_and_scheduler(tmp_path, monkeypatch):
+    plan = plan_grid(["ft"], [0, 1, 2, 3, 4], "embedded", BUDGET)
+    done, failed, pending, killed, never = plan.specs
+    for spec in (done, failed, killed):
+        records.start(tmp_path, spec)
+    records.write_result(records.run_dir(tmp_path, done), {"run": done.digest()})
+    records.write_error(records.run_dir(tmp_path, failed), "NonFiniteLossError: non-finite loss nan\nmore", "")
+    Ledger(tmp_path).append([Submission.of(s, "slurm", job, f"/logs/{job}_0_log.out")
+                             for s, job in ((done, "5_0"), (failed, "5_1"), (pending, "5_2"), (killed, "5_3"))])
+    scheduler = {"5_0": "COMPLETED", "5_1": "FAILED", "5_2": "PENDING", "5_3": "OUT_OF_MEMORY"}
+    monkeypatch.setattr("robustbench_ft.launch.slurm.SlurmLauncher.states", classmethod(lambda cls, jobs: scheduler))
+    statuses = run_statuses(tmp_path, list(plan.specs))
+    assert [s.state for s in statuses] == ["done", "failed", "pending", "failed", "not submitted"]
+    assert statuses[1].reason == "NonFiniteLossError: non-finite loss nan" and statuses[1].log == "/logs/5_1_0_log.out"
+    assert statuses[3].reason == "job 5_3 ended OUT_OF_MEMORY without a result"
+    table = format_statuses(statuses)
+    assert "(log: /logs/5_1_0_log.out)" in table
+    assert table.splitlines()[-1] == "total: 1 done, 1 pending, 2 failed, 1 not submitted (5 runs)"
+    # without a sweep: every run the folder and the ledger know (the never-submitted one is unknown)
+    assert len(run_statuses(tmp_path)) == 4
+
+
+def _tiny_benchmark(tmp_path: Path) -> str:
+    """The embedded world, fewer images: a YAML path usable wherever a benchmark name is."""
+    from robustbench_ft.config import presets_dir
+    config = yaml.safe_load((presets_dir("benchmarks") / "embedded.yaml").read_text())
+    config.update(name="embedded-tiny", per_class={"train": 16, "val": 4, "test": 6})
+    path = tmp_path / "embedded-tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def _metrics(results: Path) -> dict[str, list]:
+    out = {}
+    for path in results.glob("*/*/*/result.json"):
+        result = json.loads(path.read_text())
+        out[result["run"]] = result["records"]
+    return out
+
+
+@pytest.mark.slow
+def test_ddp_over_two_gloo_processes_matches_one_process_with_the_same_global_batch(tmp_path):
+    bench = _tiny_benchmark(tmp_path)
+    command = ["run", "--methods", "ft,lipsum", "--dataset", bench, "--steps", "8", "--batch-size", "32",
+               "--eval-every", "4"]
+    assert main([*command, "--results", str(tmp_path / "one")]) == 0
+    assert main([*command, "--results", str(tmp_path / "two"), "--launcher", "local", "--tasks-per-job", "2"]) == 0
+    one, two = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
+    assert set(one) == set(two) and len(one) == 2
+    for run in one:
+        for a, b in zip(one[run], two[run]):
+            for split, metrics in a["splits"].items():
+                for name, value in metrics.items():
+                    assert b["splits"][split][name] == pytest.approx(value, abs=1e-4), (run, split, name)
+    for result in (tmp_path / "two").glob("*/*/*/result.json"):
+        assert json.loads(result.read_text())["processes"] == 2
+    logs = (tmp_path / "two" / "_launch" / "logs")
+    assert len(list(logs.glob("*_1_log.out"))) == 2  # rank 1 of each job ran (and wrote no records)

@@ -1,0 +1,142 @@
+"""Sweeps on a real Slurm (ci/slurm.sh start): job arrays, dependencies, status, relaunch, and a
+job requeued mid-training that resumes from its checkpoint. Skipped where no Slurm answers; CI
+starts one, so CI runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from robustbench_ft.cli import main
+from robustbench_ft.launch.ledger import Ledger
+from robustbench_ft.launch.status import run_statuses
+from robustbench_ft.report.collect import collect
+from robustbench_ft.sweep import load_sweep
+from test_launch import _metrics, _tiny_benchmark
+
+
+def _slurm_up() -> bool:
+    if not shutil.which("sinfo"):
+        return False
+    try:
+        out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return any(state.startswith(("idle", "mixed", "allocated")) for state in out.split())
+
+
+pytestmark = [pytest.mark.slurm, pytest.mark.skipif(not _slurm_up(), reason="no Slurm answers here: "
+                                                    "start one with `sudo ci/slurm.sh start` (CI does)")]
+
+
+def _sweep(tmp_path: Path, **extra: str) -> Path:
+    """4 runs in 2 waves: FT at two learning rates, then a WiSE curve on each."""
+    bench = _tiny_benchmark(tmp_path)
+    path = tmp_path / "sweep.yaml"
+    path.write_text(f"""
+benchmarks: [{bench}]
+methods: [ft+wise]
+seeds: [0]
+settings: {{steps: 12, eval_every: 4, batch_size: 32, wise.alphas: [0, 0.5, 1]}}
+grid: {{lr: [1.0e-4, 3.0e-4]}}
+launcher: {{name: slurm, cpus_per_task: 1, time: 10}}
+""")
+    return path
+
+
+def test_a_sweep_runs_as_job_arrays_and_matches_the_local_launcher(tmp_path, capsys):
+    sweep = _sweep(tmp_path)
+    on_slurm, on_local = tmp_path / "slurm", tmp_path / "local"
+    assert main(["sweep", str(sweep), "--results", str(on_slurm), "--wait"]) == 0
+    assert "| FT |" in capsys.readouterr().out  # the table, printed at the end
+    submissions = Ledger(on_slurm).latest().values()
+    arrays = {s.method: s.job.split("_")[0] for s in submissions}
+    jobs = {s.job for s in submissions}
+    assert len(submissions) == 4 and len(jobs) == 4 and len(set(arrays.values())) == 2  # one array per wave
+    dependency = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", arrays["ft+wise"]],
+                                capture_output=True, text=True).stdout
+    assert dependency.count("COMPLETED") == 2
+    assert all(Path(s.log).is_file() for s in submissions)
+
+    assert main(["sweep", str(sweep), "--results", str(on_local), "--launcher", "local", "--local-jobs", "2"]) == 0
+    slurm_metrics, local_metrics = _metrics(on_slurm), _metrics(on_local)
+    assert len(slurm_metrics) == 4 and slurm_metrics == local_metrics  # every metric, exactly
+
+    frame = collect(on_slurm).frame
+    assert frame["run"].nunique() == 4 and set(frame["method"]) == {"ft", "ft+wise"}
+
+
+def _wait_until(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def test_a_failed_job_shows_in_status_and_a_relaunch_resubmits_it_alone(tmp_path, capsys):
+    sweep = _sweep(tmp_path)
+    results = tmp_path / "results"
+    plan = load_sweep(sweep).plan()
+    broken = next(s for s in plan.specs if s.method == "ft" and s.lr == 3e-4)
+    folder = results / "embedded-tiny" / "ft" / broken.digest()
+    folder.mkdir(parents=True)
+    (folder / "resume.pt").write_bytes(b"not a checkpoint")  # the run fails at its start
+
+    assert main(["sweep", str(sweep), "--results", str(results), "--wait"]) == 1
+    capsys.readouterr()
+    assert main(["status", str(sweep), "--results", str(results)]) == 1
+    table = capsys.readouterr().out
+    line = next(row for row in table.splitlines() if broken.digest() in row)
+    assert line.startswith("failed") and "cannot resume from" in line
+    log = line.split("(log: ")[1].rstrip(")")
+    assert "cannot resume from" in Path(log).read_text() + Path(log).with_suffix(".err").read_text()
+    states = {s.run: s.state for s in run_statuses(results, list(plan.specs))}
+    assert sorted(states.values()) == ["done", "done", "failed", "failed"]  # its WiSE curve was skipped
+    assert table.splitlines()[-1] == "total: 2 done, 2 failed (4 runs)"
+
+    (folder / "resume.pt").unlink()  # what the error says to do
+    before = len(Ledger(results).path.read_text().splitlines())
+    assert main(["sweep", str(sweep), "--results", str(results), "--wait"]) == 0
+    resubmitted = [json.loads(x)["run"] for x in Ledger(results).path.read_text().splitlines()[before:]]
+    assert sorted(resubmitted) == sorted(s.digest() for s in plan.specs if s.lr == 3e-4)
+    assert {s.state for s in run_statuses(results, list(plan.specs))} == {"done"}
+
+
+def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    from robustbench_ft.launch.slurm import SlurmLauncher
+    bench = _tiny_benchmark(tmp_path)
+    command = ["run", "--methods", "ft", "--dataset", bench, "--steps", "240", "--batch-size", "32",
+               "--eval-every", "80", "--lr", "1e-4", "--checkpoint-every", "10"]
+    requeued = tmp_path / "requeued"
+    assert main([*command, "--results", str(requeued), "--launcher", "slurm", "--cpus-per-task", "1"]) == 0
+    (submission,) = Ledger(requeued).latest().values()
+    metrics = requeued / "embedded-tiny" / "ft" / submission.run / "metrics.jsonl"
+    _wait_until(lambda: metrics.is_file() and len(metrics.read_text().splitlines()) >= 60, 300, "step 60")
+    subprocess.run(["scontrol", "requeue", submission.job], check=True)
+    _wait_until(lambda: "PENDING" in subprocess.run(["squeue", "-h", "-j", submission.job, "-o", "%T"],
+                                                    capture_output=True, text=True).stdout, 60, "the requeue")
+    SlurmLauncher.wait(SlurmLauncher, [submission], poll_seconds=1)  # type: ignore[arg-type]
+    log = Path(submission.log).read_text() + Path(submission.log).with_suffix(".err").read_text()
+    assert log.count("Starting with JobEnvironment") == 2  # the job ran twice
+    resumed_at = int(log.split("resumed at step ")[1].split()[0])
+    assert 60 <= resumed_at < 240
+
+    straight = tmp_path / "straight"
+    torch_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the job ran (--cpus-per-task 1)
+    try:
+        assert main([*command, "--results", str(straight)]) == 0
+    finally:
+        torch.set_num_threads(torch_threads)
+    ours, theirs = _metrics(requeued), _metrics(straight)
+    assert list(ours) == list(theirs) == [submission.run] and ours == theirs  # every metric, exactly
+    folder = metrics.parent
+    twin = straight / "embedded-tiny" / "ft" / submission.run
+    assert metrics.read_text() == (twin / "metrics.jsonl").read_text()
+    assert not (folder / "resume.pt").exists()
