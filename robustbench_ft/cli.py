@@ -119,8 +119,9 @@ def _launch(plan, options, results: Path, follow: str) -> int:
     from .launch.status import run_statuses
     launched = launch(plan, options, Path(results))
     jobs = len({s.job for s in launched.submitted})
+    where = "run here" if options.launcher == "inline" else f"submitted ({options.launcher}, {jobs} jobs)"
     print(f"{len(plan)} runs: {launched.already_done} done already, {len(launched.still_queued)} still queued, "
-          f"{len(launched.submitted)} submitted ({options.launcher}, {jobs} jobs)", file=sys.stderr)
+          f"{len(launched.submitted)} {where}", file=sys.stderr)
     if not launched.launcher.blocks and not options.wait:
         print(f"follow the sweep with: {follow}\nresubmit what failed or is missing by running the same "
               f"command again; tables: robustbench-ft report --results {results}", file=sys.stderr)
@@ -154,7 +155,7 @@ def _launch_options(args: argparse.Namespace, block: dict, where: str = "launche
     options = LaunchOptions().updated(block, where)
     flags = {"launcher": args.launcher, "wait": True if args.wait else None, "runs_per_job": args.runs_per_job,
              "workers": args.local_jobs, "gpus_per_job": args.gpus_per_job, "tasks_per_job": args.tasks_per_job,
-             "time": args.time, "partition": args.partition, "account": args.account, "qos": args.qos,
+             "time": args.time, "max_requeues": args.max_requeues, "partition": args.partition, "account": args.account, "qos": args.qos,
              "cpus_per_task": args.cpus_per_task, "mem_gb": args.mem_gb,
              "array_parallelism": args.array_parallelism, "constraint": args.constraint}
     if args.sbatch:
@@ -181,7 +182,8 @@ def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--local-jobs", type=int, help="local: jobs at once (default 2)")
     group.add_argument("--gpus-per-job", type=int, help="GPUs per job; DDP over them when more than 1")
     group.add_argument("--tasks-per-job", type=int, help="processes per job (default: the GPUs, at least 1)")
-    group.add_argument("--time", type=int, help="minutes per job before it checkpoints and requeues (default 60)")
+    group.add_argument("--time", type=int, help="slurm: minutes per job before it checkpoints and requeues (default 60)")
+    group.add_argument("--max-requeues", type=int, help="slurm: time-outs a job may requeue after (default 20)")
     group.add_argument("--partition")
     group.add_argument("--account")
     group.add_argument("--qos")

@@ -115,6 +115,37 @@ def test_status_joins_folders_ledger_and_scheduler(tmp_path, monkeypatch):
     assert len(run_statuses(tmp_path)) == 4
 
 
+def test_rank_and_world_size_come_from_torchrun_or_default_to_one_process(monkeypatch):
+    from robustbench_ft.distributed import SINGLE, DistEnv, read_env
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SUBMITIT_EXECUTOR", "SLURM_JOB_ID", "SUBMITIT_LOCAL_JOB_ID"):
+        monkeypatch.delenv(name, raising=False)
+    assert read_env() == SINGLE
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    env = read_env()
+    assert env == DistEnv(3, 4, 1) and env.active and not env.is_main and env.shard() == (3, 4)
+
+
+def test_the_shards_of_all_ranks_are_exactly_the_one_process_batch():
+    from robustbench_ft.data.benchmark import ImageSet
+    from robustbench_ft.models.inputs import InputPipeline
+    import torch
+    images = torch.randint(0, 256, (40, 3, 8, 8), dtype=torch.uint8)
+    data = ImageSet(images, torch.arange(40))
+    inputs = InputPipeline((0.5,) * 3, (0.25,) * 3, 8, augment=["hflip"])
+
+    def stream(shard):
+        batches = data.train_batches(12, torch.Generator().manual_seed(7), inputs, skip=2, shard=shard)
+        return [next(batches) for _ in range(5)]
+
+    whole = stream((0, 1))
+    parts = [stream((rank, 3)) for rank in range(3)]
+    for step, (x, y) in enumerate(whole):
+        assert torch.equal(torch.cat([p[step][0] for p in parts]), x)
+        assert torch.equal(torch.cat([p[step][1] for p in parts]), y)
+
+
 def _tiny_benchmark(tmp_path: Path) -> str:
     """The embedded world, fewer images: a YAML path usable wherever a benchmark name is."""
     from robustbench_ft.config import presets_dir
@@ -149,5 +180,11 @@ def test_ddp_over_two_gloo_processes_matches_one_process_with_the_same_global_ba
                     assert b["splits"][split][name] == pytest.approx(value, abs=1e-4), (run, split, name)
     for result in (tmp_path / "two").glob("*/*/*/result.json"):
         assert json.loads(result.read_text())["processes"] == 2
+        twin = tmp_path / "one" / result.parent.relative_to(tmp_path / "two")
+        theirs, ours = ([json.loads(x) for x in (f / "metrics.jsonl").read_text().splitlines()]
+                        for f in (twin, result.parent))
+        assert len(ours) == len(theirs) == 8  # rank 0 alone logs, the global batch's mean loss
+        for a, b in zip(theirs, ours):
+            assert b["loss"] == pytest.approx(a["loss"], abs=1e-4) and b.get("val_acc") == a.get("val_acc")
     logs = (tmp_path / "two" / "_launch" / "logs")
     assert len(list(logs.glob("*_1_log.out"))) == 2  # rank 1 of each job ran (and wrote no records)

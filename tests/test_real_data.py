@@ -106,6 +106,18 @@ def test_training_batches_do_not_depend_on_the_number_of_workers(domainnet, tmp_
     assert x0.shape == (4, 3, 16, 16)
 
 
+def test_each_rank_decodes_its_shard_of_the_one_process_batch(domainnet, tmp_path):
+    def batches(shard: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
+        stream = bench.train_set().train_batches(4, torch.Generator().manual_seed(3), INPUTS, shard=shard)
+        return [next(stream) for _ in range(5)]
+
+    whole, first, second = batches((0, 1)), batches((0, 2)), batches((1, 2))
+    for (x, y), (x0, y0), (x1, y1) in zip(whole, first, second):
+        assert x0.shape[0] == x1.shape[0] == 2
+        assert torch.equal(torch.cat([x0, x1]), x) and torch.equal(torch.cat([y0, y1]), y)
+
+
 WNIDS = [f"n{i:08d}" for i in range(1000)]
 
 

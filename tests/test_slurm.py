@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from robustbench_ft.cli import main
-from robustbench_ft.launch.ledger import Ledger
+from robustbench_ft.launch import LaunchOptions
+from robustbench_ft.launch.ledger import Ledger, logs_dir
 from robustbench_ft.launch.status import run_statuses
 from robustbench_ft.report.collect import collect
 from robustbench_ft.sweep import load_sweep
@@ -62,6 +63,9 @@ def test_a_sweep_runs_as_job_arrays_and_matches_the_local_launcher(tmp_path, cap
     dependency = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", arrays["ft+wise"]],
                                 capture_output=True, text=True).stdout
     assert dependency.count("COMPLETED") == 2
+    script = (logs_dir(on_slurm) / f"{arrays['ft+wise']}_submission.sh").read_text()
+    assert f"#SBATCH --dependency=afterany:{arrays['ft']}_0:{arrays['ft']}_1" in script
+    assert "#SBATCH --array=0-1" in script and "#SBATCH --cpus-per-task=1" in script
     assert all(Path(s.log).is_file() for s in submissions)
 
     assert main(["sweep", str(sweep), "--results", str(on_local), "--launcher", "local", "--local-jobs", "2"]) == 0
@@ -88,8 +92,10 @@ def test_a_failed_job_shows_in_status_and_a_relaunch_resubmits_it_alone(tmp_path
     folder.mkdir(parents=True)
     (folder / "resume.pt").write_bytes(b"not a checkpoint")  # the run fails at its start
 
-    assert main(["sweep", str(sweep), "--results", str(results), "--wait"]) == 1
+    assert main(["sweep", str(sweep), "--results", str(results), "--wait", "--runs-per-job", "2"]) == 1
     capsys.readouterr()
+    packed = list(Ledger(results).latest().values())
+    assert len(packed) == 4 and len({s.job for s in packed}) == 2  # 2 runs per job: one job a wave
     assert main(["status", str(sweep), "--results", str(results)]) == 1
     table = capsys.readouterr().out
     line = next(row for row in table.splitlines() if broken.digest() in row)
@@ -108,7 +114,16 @@ def test_a_failed_job_shows_in_status_and_a_relaunch_resubmits_it_alone(tmp_path
     assert {s.state for s in run_statuses(results, list(plan.specs))} == {"done"}
 
 
-def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tmp_path):
+INTERRUPTIONS = {
+    # an operator's requeue: Slurm kills the job (SIGTERM, then SIGKILL) and queues it again
+    "scontrol requeue": lambda job: [["scontrol", "requeue", job]],
+    # a preemption, as submitit's own test helper sends it: the job's Checkpointable requeues itself
+    "preempted": lambda job: [["scancel", job, "--signal", "SIGTERM"], ["scancel", job, "--signal", "USR2"]],
+}
+
+
+@pytest.mark.parametrize("interruption", list(INTERRUPTIONS))
+def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tmp_path, interruption):
     from robustbench_ft.launch.slurm import SlurmLauncher
     bench = _tiny_benchmark(tmp_path)
     command = ["run", "--methods", "ft", "--dataset", bench, "--steps", "240", "--batch-size", "32",
@@ -118,10 +133,11 @@ def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tm
     (submission,) = Ledger(requeued).latest().values()
     metrics = requeued / "embedded-tiny" / "ft" / submission.run / "metrics.jsonl"
     _wait_until(lambda: metrics.is_file() and len(metrics.read_text().splitlines()) >= 60, 300, "step 60")
-    subprocess.run(["scontrol", "requeue", submission.job], check=True)
+    for command_line in INTERRUPTIONS[interruption](submission.job):
+        subprocess.run(command_line, check=True)
     _wait_until(lambda: "PENDING" in subprocess.run(["squeue", "-h", "-j", submission.job, "-o", "%T"],
                                                     capture_output=True, text=True).stdout, 60, "the requeue")
-    SlurmLauncher.wait(SlurmLauncher, [submission], poll_seconds=1)  # type: ignore[arg-type]
+    SlurmLauncher(LaunchOptions(), requeued).wait([submission], poll_seconds=1)
     log = Path(submission.log).read_text() + Path(submission.log).with_suffix(".err").read_text()
     assert log.count("Starting with JobEnvironment") == 2  # the job ran twice
     resumed_at = int(log.split("resumed at step ")[1].split()[0])

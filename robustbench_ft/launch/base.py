@@ -20,6 +20,10 @@ from .options import LaunchOptions
 
 LAUNCHERS: "Registry[type[Launcher]]" = Registry("launcher")
 
+# A job in one of these scheduler states (Slurm's words) has not ended yet.
+ACTIVE_STATES = frozenset({"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED",
+                           "RESIZING", "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"})
+
 
 class Launcher(ABC):
     """Submits the waves of a plan in order; a later wave's runs start after the earlier ones."""

@@ -17,6 +17,8 @@ from .base import LAUNCHERS, Launcher, packs
 from .job import RunJob
 from .ledger import Ledger, Submission, logs_dir
 
+LOCAL_TIMEOUT_MIN = 60 * 24 * 30
+
 
 @LAUNCHERS.register("local")
 class LocalLauncher(Launcher):
@@ -24,7 +26,8 @@ class LocalLauncher(Launcher):
 
     def executor(self) -> submitit.AutoExecutor:
         executor = submitit.AutoExecutor(folder=logs_dir(self.results_root), cluster="local")
-        executor.update_parameters(timeout_min=self.options.time, tasks_per_node=self.options.tasks,
+        # No time limit: this machine is not shared through a queue, and runs resume anyway.
+        executor.update_parameters(timeout_min=LOCAL_TIMEOUT_MIN, tasks_per_node=self.options.tasks,
                                    gpus_per_node=self.options.gpus_per_job)
         return executor
 

@@ -21,7 +21,8 @@ class LaunchOptions:
     workers: int = 2                    # local: jobs at once
     gpus_per_job: int = 0               # local, slurm: GPUs per job; DDP over them when > 1
     tasks_per_job: int | None = None    # local, slurm: processes per job (default: GPUs, at least 1)
-    time: int = 60                      # local, slurm: minutes a job may run before it requeues
+    time: int = 60                      # slurm: minutes a job may run before it requeues
+    max_requeues: int = 20              # slurm: time-outs a job may requeue after (submitit's default: 3)
     partition: str | None = None        # slurm
     account: str | None = None          # slurm
     qos: str | None = None              # slurm
@@ -52,7 +53,7 @@ class LaunchOptions:
         return options
 
     def check(self, where: str) -> None:
-        for name in ("runs_per_job", "workers", "time", "tasks"):
+        for name in ("runs_per_job", "workers", "time", "tasks", "max_requeues"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{where}: {name} must be at least 1, got {getattr(self, name)}")
         if self.gpus_per_job < 0:

@@ -18,12 +18,10 @@ import submitit
 
 from ..plan import Plan
 from ..util import log
-from .base import LAUNCHERS, Launcher, packs
+from .base import ACTIVE_STATES, LAUNCHERS, Launcher, packs
 from .job import RunJob
 from .ledger import Ledger, Submission, logs_dir
 
-ACTIVE_STATES = {"PENDING", "RUNNING", "REQUEUED", "CONFIGURING", "COMPLETING", "SUSPENDED", "RESIZING",
-                 "REQUEUE_HOLD", "REQUEUE_FED", "SIGNALING", "STAGE_OUT", "RESV_DEL_HOLD"}
 
 
 @LAUNCHERS.register("slurm")
@@ -43,7 +41,8 @@ class SlurmLauncher(Launcher):
         return params
 
     def submit(self, plan: Plan, queued: dict[str, str], ledger: Ledger) -> list[Submission]:
-        executor = submitit.AutoExecutor(folder=logs_dir(self.results_root), cluster="slurm")
+        executor = submitit.AutoExecutor(folder=logs_dir(self.results_root), cluster="slurm",
+                                         slurm_max_num_timeout=self.options.max_requeues)
         job_of, submissions = dict(queued), []
         for index, wave in enumerate(plan.waves()):
             params = self.parameters()

@@ -18,9 +18,8 @@ from pathlib import Path
 from .. import records
 from ..config import benchmark_key
 from ..spec import RunSpec
-from .base import LAUNCHERS
+from .base import ACTIVE_STATES, LAUNCHERS
 from .ledger import Ledger, Submission
-from .slurm import ACTIVE_STATES
 
 STATES = ("done", "running", "pending", "failed", "interrupted", "not submitted")
 RUNNING_STATES = {"RUNNING", "COMPLETING", "CONFIGURING", "SIGNALING", "STAGE_OUT"}
