@@ -138,7 +138,7 @@ stop() {
   stop_pid /run/munge/munged.pid munged
   pkill -9 -x slurmstepd 2>/dev/null || true  # a step outlives slurmd and ignores SIGTERM
   local left
-  left=$(pgrep -a -x 'slurmd|slurmctld|slurmdbd|slurmstepd|mariadbd|munged' | grep -v ' Z ' || true)
+  left=$(ps -eo pid=,stat=,comm= | awk '$2 !~ /Z/ && $3 ~ /^(slurmd|slurmctld|slurmdbd|slurmstepd|mariadbd|munged)$/')
   [ -z "$left" ] || say "still running: $left"
   say "stopped"
 }

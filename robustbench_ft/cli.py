@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from .estimate import print_plan
         print_plan(list(plan.specs), bench, args.results)
-        _print_waves(plan)
+        _print_waves(plan, Path(args.results))
         return 0
     return _launch(plan, options, args.results, f"robustbench-ft status --results {args.results}")
 
@@ -83,7 +83,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             specs = [s for s in plan.specs if s.benchmark == name]
             print(f"\n{name}: {len(specs)} runs")
             print_plan(specs, load_benchmark(name, data_root=args.data_root), args.results)
-        _print_waves(plan)
+        _print_waves(plan, Path(args.results))
         return 0
     _migrate(args.results)
     return _launch(plan, options, args.results, f"robustbench-ft status {args.file} --results {args.results}")
@@ -108,9 +108,12 @@ def _check_models(plan) -> None:
         check_model_name(model)  # a typo fails now, not in every run
 
 
-def _print_waves(plan) -> None:
+def _print_waves(plan, results: Path) -> None:
+    """The stages a launcher submits in order, and how many of each are still to do."""
+    from . import records
     for index, wave in enumerate(plan.waves()):
-        print(f"wave {index}: {len(wave)} runs ({', '.join(sorted({s.method for s in wave}))})")
+        todo = sum(not records.is_done(results, s) for s in wave)
+        print(f"wave {index}: {len(wave)} runs, {todo} to do ({', '.join(sorted({s.method for s in wave}))})")
 
 
 def _launch(plan, options, results: Path, follow: str) -> int:

@@ -52,8 +52,6 @@ class Sweep:
                 overrides = with_eval_every(as_overrides(point, f"sweep {self.name}"))
                 if data_root is not None:
                     overrides["data_root"] = data_root
-                parts = {p for m in self.methods for p in m.split("+")}
-                overrides["hparams"] = {p: v for p, v in overrides.get("hparams", {}).items() if p in parts}
                 plan = plan + plan_grid(list(self.methods), list(self.seeds), benchmark, defaults, overrides)
         return plan
 

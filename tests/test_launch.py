@@ -70,6 +70,8 @@ grid: {lr: [1.0e-4, 3.0e-4], lipsum.lam: [0.5, 1, 2]}
     ("methods: [ft]\nseeds: [0, x]", "seeds must be a list of integers"),
     ("methods: [ft]\nlauncher: {nme: slurm}", "unknown launcher options ['nme']"),
     ("methods: [ft]\nlauncher: {time: soon}", "time must be int"),
+    ("methods: [ft, lipsum]\ngrid: {lipsun.lam: [1, 2]}", "hyper-parameters for ['lipsun']"),
+    ("methods: [lipsum]\ngrid: {lipsum.lamda: [1, 2]}", "unknown hyper-parameter"),
 ])
 def test_a_bad_sweep_file_is_one_clear_line(tmp_path, capsys, text, message):
     path = _write(tmp_path, text)
@@ -188,3 +190,12 @@ def test_ddp_over_two_gloo_processes_matches_one_process_with_the_same_global_ba
             assert b["loss"] == pytest.approx(a["loss"], abs=1e-4) and b.get("val_acc") == a.get("val_acc")
     logs = (tmp_path / "two" / "_launch" / "logs")
     assert len(list(logs.glob("*_1_log.out"))) == 2  # rank 1 of each job ran (and wrote no records)
+
+
+def test_a_sweep_dry_run_lists_runs_and_waves_and_runs_nothing(tmp_path, capsys):
+    path = _write(tmp_path, "methods: [lpft]\nseeds: [0, 1]\nsettings: {steps: 10}\ngrid: {lr: [1.0e-4, 3.0e-4]}\n")
+    assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "8 of 8 runs to do" in out  # LP-FT brings its LP run, for each lr and seed
+    assert "wave 0: 4 runs, 4 to do (lp)" in out and "wave 1: 4 runs, 4 to do (lpft)" in out
+    assert not (tmp_path / "r").exists()

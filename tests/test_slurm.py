@@ -156,3 +156,22 @@ def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tm
     twin = straight / "embedded-tiny" / "ft" / submission.run
     assert metrics.read_text() == (twin / "metrics.jsonl").read_text()
     assert not (folder / "resume.pt").exists()
+
+
+def test_a_two_task_slurm_job_trains_with_ddp_and_matches_one_process(tmp_path):
+    bench = _tiny_benchmark(tmp_path)
+    command = ["run", "--methods", "lipsum", "--dataset", bench, "--steps", "8", "--batch-size", "32",
+               "--eval-every", "4"]
+    assert main([*command, "--results", str(tmp_path / "one")]) == 0
+    assert main([*command, "--results", str(tmp_path / "two"), "--launcher", "slurm", "--tasks-per-job", "2",
+                 "--cpus-per-task", "1", "--wait"]) == 0
+    (submission,) = Ledger(tmp_path / "two").latest().values()
+    assert Path(submission.log.replace("_0_log.out", "_1_log.out")).is_file()  # srun started rank 1
+    one, two = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
+    assert set(one) == set(two) == {submission.run}
+    for a, b in zip(one[submission.run], two[submission.run]):
+        for split, metrics in a["splits"].items():
+            for name, value in metrics.items():
+                assert b["splits"][split][name] == pytest.approx(value, abs=1e-4), (split, name)
+    result = json.loads(next((tmp_path / "two").glob("*/*/*/result.json")).read_text())
+    assert result["processes"] == 2
