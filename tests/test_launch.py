@@ -199,3 +199,24 @@ def test_a_sweep_dry_run_lists_runs_and_waves_and_runs_nothing(tmp_path, capsys)
     assert "8 of 8 runs to do" in out  # LP-FT brings its LP run, for each lr and seed
     assert "wave 0: 4 runs, 4 to do (lp)" in out and "wave 1: 4 runs, 4 to do (lpft)" in out
     assert not (tmp_path / "r").exists()
+
+
+def test_slurm_resources_reach_submitit_under_its_names(tmp_path):
+    from robustbench_ft.launch.slurm import SlurmLauncher
+    options = LaunchOptions().updated({"name": "slurm", "partition": "gpu", "account": "lab", "qos": "high",
+                                       "time": 240, "gpus_per_job": 4, "cpus_per_task": 8, "mem_gb": 64,
+                                       "array_parallelism": 16, "constraint": "h100",
+                                       "sbatch": {"exclusive": "", "mail-type": "END"}}, "yaml")
+    params = SlurmLauncher(options, tmp_path).parameters()
+    assert params == {"timeout_min": 240, "tasks_per_node": 4, "nodes": 1, "gpus_per_node": 4, "cpus_per_task": 8,
+                      "mem_gb": 64.0, "slurm_partition": "gpu", "slurm_account": "lab", "slurm_qos": "high",
+                      "slurm_constraint": "h100", "slurm_array_parallelism": 16,
+                      "slurm_additional_parameters": {"exclusive": "", "mail-type": "END"}}
+    import submitit
+    executor = submitit.AutoExecutor(folder=tmp_path, cluster="slurm")
+    executor.update_parameters(**params)  # submitit refuses a name it does not know
+    sbatch = executor._executor._make_submission_file_text("true", "uid")  # the script sbatch would get
+    for line in ("--partition=gpu", "--account=lab", "--qos=high", "--time=240", "--gpus-per-node=4",
+                 "--ntasks-per-node=4", "--cpus-per-task=8", "--mem=64GB", "--constraint=h100", "--exclusive",
+                 "--mail-type=END"):
+        assert f"#SBATCH {line}" in sbatch, line
