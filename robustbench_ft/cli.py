@@ -210,7 +210,8 @@ def _seeds(text: str) -> list[int]:
 def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
     """The spec fields that `run`'s flags set, on top of the benchmark's and methods' presets."""
     from .plan import with_eval_every
-    flags = {"steps": args.steps, "lr": args.lr, "batch_size": args.batch_size, "eval_every": args.eval_every,
+    flags = {"steps": args.steps, "lr": args.lr, "weight_decay": args.weight_decay, "batch_size": args.batch_size,
+             "eval_every": args.eval_every,
              "model": args.model, "pretrained": args.pretrained, "templates": args.templates,
              "data_root": args.data_root, "workers": args.workers, "selection": args.selection,
              "checkpoint_every": args.checkpoint_every}
@@ -228,6 +229,7 @@ def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def _migrate(results: Path, dry_run: bool = False) -> int:
     """Bring older run folders under `results` to today's spec version; says what it did."""
+    from .identity import SPEC_VERSION
     from .migrate import migrate_results
     if not Path(results).is_dir():
         return 0
@@ -238,7 +240,7 @@ def _migrate(results: Path, dry_run: bool = False) -> int:
     for folder, why in outcome.not_migrated:
         print(f"not migrated {folder}: {why}", file=sys.stderr)
     if outcome.moved:
-        print(f"{verb} {len(outcome.moved)} run folders to spec version 2", file=sys.stderr)
+        print(f"{verb} {len(outcome.moved)} run folders to spec version {SPEC_VERSION}", file=sys.stderr)
     return 1 if outcome.not_migrated else 0
 
 
@@ -348,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", default="0")
     run.add_argument("--steps", type=int)
     run.add_argument("--lr", type=float)
+    run.add_argument("--weight-decay", type=float,
+                     help="AdamW weight decay (presets: 0.1; the Lipsum-FT code's default is 0)")
     run.add_argument("--batch-size", type=int)
     run.add_argument("--eval-every", type=int)
     run.add_argument("--model", help="open_clip model name (default: the benchmark's / tiny-clip)")

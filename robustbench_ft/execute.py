@@ -85,7 +85,7 @@ def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.devic
         summary = _train(model, method, ctx, folder, records.run_dir(root, spec))
     if folder is None:
         return None
-    if summary is not None:
+    if summary is not None or method.keeps_weights:
         records.save_checkpoint(folder, model.state_dict())
     entries = []
     for variant, candidate in method.variants(model, ctx):

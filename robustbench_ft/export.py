@@ -3,7 +3,7 @@
 The checkpoint is the full CLIP state_dict (the tuned image tower, the original text tower and
 logit scale), so `open_clip.create_model_and_transforms(name, pretrained=FILE)` loads it as any
 other weights file. The classifier head (K x D, rows in the benchmark's label order) and the
-logit scale go beside it as `<FILE stem>.head.pt`: logits = scale * normalize(encode_image(x)) @ head.T.
+logit scale go beside it as `<FILE stem>.head.pt`: logits = scale * normalize(encode_image(x)) @ head.T + bias.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import yaml
 
 from .config import ConfigError
 from .identity import SPEC_VERSION
+from .models.classifier import with_bias
 from .models.loading import load_clip
 from .spec import RunSpec
 from .util import atomic_write
@@ -35,12 +36,12 @@ def export_run(run_dir: Path, out: Path) -> tuple[Path, Path]:
     if data.pop("spec_version", 1) != SPEC_VERSION:
         raise ConfigError(f"{run_dir} is of an older spec version: run `robustbench-ft migrate` first")
     spec = RunSpec.from_dict(data)
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state = with_bias(torch.load(checkpoint, map_location="cpu", weights_only=True))
     clip = load_clip(spec.model, spec.pretrained)
     clip.model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()
                                        if k.startswith("visual.")})
     _atomic_save(clip.model.state_dict(), out)
     head = out.with_name(f"{out.stem}.head.pt")
-    _atomic_save({"head": state["head"], "logit_scale": state["logit_scale"], "model": spec.model,
+    _atomic_save({"head": state["head"], "bias": state["bias"], "logit_scale": state["logit_scale"], "model": spec.model,
                   "run": json.loads(result.read_text())["run"], "benchmark": spec.benchmark}, head)
     return out, head

@@ -28,6 +28,7 @@ class HParam:
     default: Any
     help: str = ""
     space: tuple[Any, ...] = ()  # the values a sweep tries when it names the key without values
+    choices: tuple[Any, ...] = ()  # when given, the only values allowed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "default", self.coerce(self.default, "the declared default"))
@@ -44,14 +45,18 @@ class HParam:
             if not isinstance(value, (list, tuple)):
                 raise self._type_error(value, where)
             return [_scalar(v, item_type, lambda: self._type_error(value, where)) for v in value]
-        return _scalar(value, self.type, lambda: self._type_error(value, where))
+        value = _scalar(value, self.type, lambda: self._type_error(value, where))
+        if self.choices and value not in self.choices:
+            raise ConfigError(f"hyper-parameter {self.name!r} must be one of {list(self.choices)}, got "
+                              f"{value!r} ({where})")
+        return value
 
     def _type_error(self, value: Any, where: str) -> ConfigError:
         return ConfigError(f"hyper-parameter {self.name!r} must be {self.type_name}, got "
                            f"{type(value).__name__} {value!r} ({where})")
 
     def describe(self) -> str:
-        space = f", space {list(self.space)}" if self.space else ""
+        space = f", one of {list(self.choices)}" if self.choices else f", space {list(self.space)}" if self.space else ""
         return f"{self.name} ({self.type_name}, default {json.dumps(self.default)}{space})"
 
 

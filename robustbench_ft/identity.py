@@ -27,7 +27,7 @@ from .errors import ModelLoadError
 if TYPE_CHECKING:
     from .spec import RunSpec
 
-SPEC_VERSION = 2
+SPEC_VERSION = 3  # 3: `lp` is Kumar et al.'s probe; version 2's `lp` is `lp-zs` (migrate.py)
 WEIGHT_FILE_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
 BENCHMARK_KEYS_NOT_IDENTITY = ("train", "data_root")
 

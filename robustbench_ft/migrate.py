@@ -1,12 +1,14 @@
 """Results folders written under an older spec version, renamed and rewritten for today's.
 
 Spec version 1 (before typed hyper-parameters) hashed every RunSpec field, defaults included,
-with the method's hyper-parameters in one flat mapping. A version-1 folder is migrated in place:
-its spec is re-read into today's RunSpec (each hyper-parameter under the part that declares it),
-the folder is renamed to the new digest, and spec.yaml and result.json are rewritten in today's
-format (result.json keeps `migrated_from`). Nothing is recomputed and no metric changes. A folder
-that cannot be migrated is left untouched and listed with the reason; none is silently orphaned.
-`robustbench-ft migrate` runs this, and `run` does it before planning.
+with the method's hyper-parameters in one flat mapping. Spec version 2 called the head tuned by
+SGD from the zero-shot head `lp`; version 3 calls it `lp-zs`, `lp` being Kumar et al.'s probe, and
+an LP-FT built on it says so (`lpft.probe: lp-zs`). An older folder is migrated in place: its
+spec is re-read into today's RunSpec, the folder is renamed to the new digest, and spec.yaml and
+result.json are rewritten in today's format (result.json keeps `migrated_from`). Nothing is
+recomputed and no metric changes. A folder that cannot be migrated is left untouched and listed
+with the reason; none is silently orphaned. `robustbench-ft migrate` runs this, and `run` does it
+before planning.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from .util import atomic_write_text
 
 # Version-1 hyper-parameters that version 2 derives instead: (method, key) -> the field of the
 # derived spec that must hold the same value for the migration to keep the run's meaning.
-RETIRED_V1 = {("lpft", "lp_lr"): ("lp", "lr"), ("lpft", "lp_weight_decay"): ("lp", "weight_decay")}
+RETIRED_V1 = {("lpft", "lp_lr"): ("lp-zs", "lr"), ("lpft", "lp_weight_decay"): ("lp-zs", "weight_decay")}
 
 
 @dataclass
@@ -39,10 +41,27 @@ class Migration:
     not_migrated: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
 
 
+def renamed_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 spec mapping in version 3's words: `lp` -> `lp-zs`, and LP-FT says it built on it."""
+    data = dict(data)
+    parts = ["lp-zs" if p == "lp" else p for p in data["method"].split("+")]
+    hparams = {("lp-zs" if k == "lp" else k): dict(v) for k, v in (data.get("hparams") or {}).items()}
+    if "lpft" in parts:
+        hparams.setdefault("lpft", {})["probe"] = "lp-zs"
+    return {**data, "method": "+".join(parts), "hparams": hparams}
+
+
+def spec_from_v2(data: dict[str, Any]) -> RunSpec:
+    """Today's spec of a version-2 spec mapping, or a ConfigError."""
+    data = {k: v for k, v in data.items() if k != "spec_version"}
+    return completed(RunSpec.from_dict(renamed_v2(data)))
+
+
 def spec_from_v1(data: dict[str, Any]) -> RunSpec:
     """Today's spec of a version-1 spec mapping (flat hyper-parameters), or a ConfigError."""
     data = dict(data)
     flat = dict(data.pop("hparams", None) or {})
+    data["method"] = renamed_v2({"method": data["method"]})["method"]
     parts = data["method"].split("+")
     nested: dict[str, dict[str, Any]] = {part: {} for part in parts}
     retired = {}
@@ -54,6 +73,8 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
             retired[next(p for p in parts if (p, key) in RETIRED_V1), key] = value
         else:
             raise ConfigError(f"hyper-parameter {key!r} of {data['method']!r} is no longer declared")
+    if "lpft" in parts:
+        nested["lpft"]["probe"] = "lp-zs"
     spec = completed(RunSpec.from_dict({**data, "hparams": nested}))
     _check_retired(spec, retired)
     return spec
@@ -86,35 +107,37 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
             outcome.not_migrated.append((folder, f"written by a newer robustbench-ft (spec version {version}, "
                                                  f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
             continue
-        if version != 1:
+        if version not in (1, 2):
             outcome.not_migrated.append((folder, f"unknown spec version {version!r}"))
             continue
         try:
-            spec = spec_from_v1(data)
+            spec = spec_from_v1(data) if version == 1 else spec_from_v2(data)
             target = records.run_dir(root, spec)
         except (ConfigError, UnknownNameError, ModelLoadError, KeyError, TypeError) as err:
-            outcome.not_migrated.append((folder, f"cannot read its version-1 spec: {err}"))
+            outcome.not_migrated.append((folder, f"cannot read its version-{version} spec: {err}"))
             continue
         if target != folder and target.exists():
             outcome.not_migrated.append((folder, f"today's folder of the same run exists: {target}"))
             continue
         outcome.moved.append((folder, target))
         if not dry_run:
-            _move(folder, target, spec)
+            _move(folder, target, spec, version)
     return outcome
 
 
-def _move(folder: Path, target: Path, spec: RunSpec) -> None:
+def _move(folder: Path, target: Path, spec: RunSpec, version: int) -> None:
     """Rename first, then rewrite: an interrupted move leaves a folder that the next call finishes."""
     if target != folder:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(folder, target)
     result_file = target / "result.json"
     old = json.loads(result_file.read_text()) if result_file.is_file() else None
-    if old is not None and old.get("schema") != records.RESULT_SCHEMA:
+    if old is not None and old.get("run") != spec.digest():
         upgraded = {k: v for k, v in old.items() if k != "schema"}
+        earlier = {"earlier": old["migrated_from"]} if "migrated_from" in old else {}
         upgraded.update({"run": spec.digest(), "config": spec.config_digest(), "identity": spec.identity(),
                          "spec": spec.to_dict(),
-                         "migrated_from": {"spec_version": 1, "schema": old.get("schema"), "run": old.get("run")}})
+                         "migrated_from": {"spec_version": version, "schema": old.get("schema"),
+                                           "run": old.get("run"), **earlier}})
         records.write_result(target, upgraded)
     atomic_write_text(target / "spec.yaml", spec.to_yaml())  # last: marks the folder as migrated

@@ -21,7 +21,7 @@ def lipsum(**hparams) -> RunSpec:
 
 def test_values_are_typed_and_defaulted():
     method = build_method(lipsum(lam=2))
-    assert method.hp == {"lam": 2.0, "num_texts": 80, "text_length": 8}
+    assert method.hp == {"lam": 2.0, "num_texts": 80, "text_length": 8, "text_pool": "vocabulary"}
     assert isinstance(method.hp["lam"], float)
 
 
@@ -30,7 +30,8 @@ def test_unknown_key_names_the_method_and_the_known_keys():
         build_method(lipsum(lamda=5))
     assert str(err.value) == (
         "method 'lipsum': unknown hyper-parameter 'lamda'; known: lam (float, default 1.0, "
-        "space [0.5, 1.0, 2.0]), num_texts (int, default 80), text_length (int, default 8)")
+        "space [0.5, 1.0, 2.0]), num_texts (int, default 80), text_length (int, default 8), "
+        "text_pool (str, default \"vocabulary\", one of ['vocabulary', 'unnamed'])")
 
 
 def test_wrong_type_is_a_clear_error():

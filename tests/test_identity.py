@@ -20,17 +20,25 @@ from robustbench_ft.spec import RunSpec
 # migration in robustbench_ft/migrate.py (every existing results folder is renamed by it), or when
 # the embedded benchmark's declaration (benchmarks/embedded.yaml, its budget aside) changes, which
 # makes old results of it another benchmark's. Adding a defaulted field never changes it.
-GOLDEN = {("ft", ()): "9cf1e30d3562", ("lipsum", (("lam", 2.0),)): "2afba45430fd"}
+# Version 2 gave 9cf1e30d3562 and 2afba45430fd; version 3 (`lp` became Kumar et al.'s probe)
+# renamed every folder through the migration.
+GOLDEN = {("ft", ()): "01b12f420dc2", ("lipsum", (("lam", 2.0),)): "50afd8806a40"}
 
-# The defaults in force at SPEC_VERSION 2. A run's digest leaves defaults out, so changing one of
+# The defaults in force at SPEC_VERSION 2 and 3. A run's digest leaves defaults out, so changing one of
 # these would silently give old folders a new meaning: bump SPEC_VERSION and migrate instead.
 SPEC_DEFAULTS_V2 = {"model": "tiny-clip", "pretrained": "embedded", "seed": 0, "steps": 370,
                     "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "warmup_frac": 0.1,
                     "schedule": "cosine", "grad_clip": None, "accum_steps": 1, "eval_every": 74,
                     "selection": "best_id_val", "precision": "auto", "templates": None, "data_root": None,
                     "workers": None, "checkpoint_every": None}
-HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8},
-                      "wise": {"alphas": [round(0.1 * i, 1) for i in range(11)]}}
+# A hyper-parameter added later must default to the old behaviour (lipsum.text_pool), so that old
+# digests keep their meaning; a changed default needs a new spec version and a migration.
+HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8, "text_pool": "vocabulary"},
+                      "wise": {"alphas": [round(0.1 * i, 1) for i in range(11)]},
+                      "ensemble": {"weights": [round(0.1 * i, 1) for i in range(11)]},
+                      "l2sp": {"alpha": 0.01}, "kd": {"weight": 1.0, "temperature": 1.0},
+                      "carft": {"weight": 1.0}, "lpft": {"probe": "lp"},
+                      "lp": {"Cs": [10.0 ** k for k in range(-2, 6)], "max_iter": 1000}}
 CHANGED = {"model": "ViT-B-16", "pretrained": "openai", "seed": 1, "steps": 1, "batch_size": 2,
            "lr": 1e-5, "weight_decay": 0.0, "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0,
            "accum_steps": 2, "eval_every": 3, "selection": "last", "precision": "bf16", "templates": "simple",
@@ -43,7 +51,7 @@ def spec(**changes) -> RunSpec:
 
 
 def test_pinned_digests():
-    assert SPEC_VERSION == 2
+    assert SPEC_VERSION == 3
     for (method, hparams), digest in GOLDEN.items():
         assert RunSpec(benchmark="embedded", method=method, hparams=dict(hparams)).digest() == digest
 

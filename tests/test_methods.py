@@ -11,7 +11,9 @@ from robustbench_ft import records
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.execute import execute
 from robustbench_ft.methods.base import Batch, RunContext, build_method
+from robustbench_ft.config import ConfigError
 from robustbench_ft.methods.lipsum import lipsum_regulariser
+from robustbench_ft.models.tokenizers import random_token_sequences
 from robustbench_ft.plan import make_spec
 from robustbench_ft.workbench import open_workbench
 
@@ -34,7 +36,7 @@ def test_lipsum_regulariser_by_hand():
     assert lipsum_regulariser(f, f0, t, 2.0).item() == pytest.approx(8.16 / 2 / 6)
 
 
-def _lipsum_terms(spec, root, model=None):
+def _method_terms(spec, root, model=None):
     ctx = context(spec, root)
     method = build_method(spec)
     model = model or ctx.bench.fresh_classifier()
@@ -46,7 +48,7 @@ def _lipsum_terms(spec, root, model=None):
 
 
 def test_lipsum_is_exactly_zero_at_step_zero(mini_benchmark, tmp_path):
-    terms, _, _ = _lipsum_terms(spec_for("lipsum", mini_benchmark), tmp_path)
+    terms, _, _ = _method_terms(spec_for("lipsum", mini_benchmark), tmp_path)
     assert set(terms) == {"ce", "lipsum"}
     assert terms["lipsum"].item() == 0.0 and terms["ce"].item() > 0
 
@@ -58,7 +60,7 @@ def test_lipsum_gradient_reaches_only_the_tuned_model(mini_benchmark, tmp_path):
     with torch.no_grad():
         for p in model.visual.parameters():
             p.add_(0.01 * torch.randn_like(p))
-    terms, ctx, method = _lipsum_terms(spec, tmp_path, model)
+    terms, ctx, method = _method_terms(spec, tmp_path, model)
     assert terms["lipsum"].item() > 0
     terms["lipsum"].backward()
     assert all(p.grad is None for p in ctx.bench.clip.model.parameters())  # text encoder etc.
@@ -78,12 +80,31 @@ def test_lipsum_uses_fresh_texts_each_step(mini_benchmark, tmp_path):
         method, model = build_method(spec), ctx.bench.fresh_classifier()
         method.setup(model, ctx)
         x = ctx.bench.inputs.eval(ctx.bench.benchmark.val_set().images[:4])
-        for _ in range(2):
+        for step in (0, 0, 0, 1):  # three micro-batches of one optimiser step, then the next step
+            ctx.step = step
             logits, feats = model(x)
             method.loss_terms(Batch(x, torch.zeros(4, dtype=torch.long), logits, feats), ctx)
     finally:
         ctx.bench.encode_texts = original
+    assert len(seen) == 2  # drawn once per optimiser step, shared by its micro-batches
     assert seen[0].shape == (80, 12) and not torch.equal(seen[0], seen[1])
+
+
+def test_lipsum_unnamed_pool_draws_no_class_or_template_word(mini_benchmark, tmp_path):
+    spec = spec_for("lipsum", mini_benchmark, hparams={"lipsum": {"text_pool": "unnamed"}})
+    ctx = context(spec, tmp_path)
+    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    method.setup(model, ctx)
+    tokenizer = ctx.bench.clip.tokenizer
+    words = {tokenizer.decode([i]) for i in method.pool.tolist()}
+    assert words == {"as", "black", "blue", "brown", "cyan", "drawn", "gray", "green", "in", "is", "large",
+                     "object", "on", "orange", "pink", "purple", "red", "shape", "shows", "small", "the",
+                     "thing", "this", "white", "yellow"}  # the 51 words less 12 classes and 14 template words
+    texts = [tokenizer.decode(row) for row in random_token_sequences(tokenizer, 200, 8, torch.Generator(), 12,
+                                                                      method.pool)]
+    assert all(set(text.split()) <= words for text in texts)
+    with pytest.raises(ConfigError, match=r"'text_pool' must be one of \['vocabulary', 'unnamed'\]"):
+        spec_for("lipsum", mini_benchmark, hparams={"lipsum": {"text_pool": "words"}})
 
 
 def test_lp_leaves_the_encoder_bit_identical(mini_benchmark, tmp_path):
@@ -103,9 +124,38 @@ def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
     ctx = context(spec, tmp_path)
     model = ctx.bench.fresh_classifier()
     build_method(spec).setup(model, ctx)
-    lp_head = records.load_checkpoint(tmp_path, lp_spec)["head"]
-    assert torch.equal(model.head.detach(), lp_head)
-    assert not torch.equal(lp_head, ctx.bench.zeroshot.head)
+    lp_state = records.load_checkpoint(tmp_path, lp_spec)
+    assert torch.equal(model.head.detach(), lp_state["head"]) and torch.equal(model.bias, lp_state["bias"])
+    assert not torch.equal(lp_state["head"], ctx.bench.zeroshot.head) and lp_state["bias"].abs().sum() > 0
+
+
+def test_lp_is_the_validation_chosen_probe_on_frozen_features(mini_benchmark, tmp_path):
+    from robustbench_ft.probe import fit_probe_on_validation
+    spec = spec_for("lp", mini_benchmark, hparams={"lp": {"Cs": [0.1, 10.0, 1000.0]}})
+    result = execute(spec, tmp_path)
+    ctx = context(spec, tmp_path)
+    bench = ctx.bench
+    train = bench.predict(bench.zeroshot, bench.benchmark.train_set())
+    val = bench.predict(bench.zeroshot, bench.benchmark.val_set())
+    best, fitted = fit_probe_on_validation((train.features, train.labels), (val.features, val.labels),
+                                           len(bench.benchmark.classes), [0.1, 10.0, 1000.0])
+    model = bench.fresh_classifier()
+    model.load_state_dict(records.load_checkpoint(tmp_path, spec))
+    logits, _ = model(bench.inputs.eval(bench.benchmark.val_set().images))
+    assert torch.allclose(logits.double(), best.logits(val.features), atol=1e-4)  # the probe's logits
+    assert result["records"][0]["val_acc"] == pytest.approx(best.val_acc)
+    assert result["train"] is None  # nothing went through the trainer
+
+
+def test_a_checkpoint_from_before_the_bias_loads_with_a_zero_bias(mini_benchmark, tmp_path):
+    spec = spec_for("ft", mini_benchmark, steps=2)
+    execute(spec, tmp_path)
+    path = records.run_dir(tmp_path, spec) / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    torch.save({k: v for k, v in state.items() if k != "bias"}, path)  # as spec version 2 saved it
+    ctx = context(spec, tmp_path)
+    loaded = ctx.checkpoint_of(spec, fits=ctx.bench.fresh_classifier())
+    assert torch.equal(loaded["bias"], torch.zeros(len(ctx.bench.benchmark.classes)))
 
 
 def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp_path):
@@ -138,3 +188,80 @@ def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
     result = execute(spec, tmp_path)
     assert result["train"]["steps"] == 1
     assert set(result["records"][0]["splits"]) == set(bench.benchmark.test_splits)
+
+
+def test_l2sp_penalty_and_gradient_by_hand():
+    from robustbench_ft.methods.l2sp import l2sp_penalty
+    p = torch.tensor([1.0, 2.0], requires_grad=True)
+    q = torch.tensor([[3.0]], requires_grad=True)
+    penalty = l2sp_penalty([p, q], [torch.zeros(2), torch.tensor([[1.0]])], alpha=0.5)
+    assert penalty.item() == pytest.approx(0.25 * (1 + 4 + 4))  # alpha/2 * (1 + 4 + (3-1)^2)
+    penalty.backward()
+    assert torch.allclose(p.grad, torch.tensor([0.5, 1.0])) and torch.allclose(q.grad, torch.tensor([[1.0]]))
+
+
+def test_l2sp_is_zero_at_the_start_and_counts_only_the_image_encoder(mini_benchmark, tmp_path):
+    spec = spec_for("l2sp", mini_benchmark, hparams={"l2sp": {"alpha": 2.0}})
+    terms, ctx, method = _method_terms(spec, tmp_path)
+    assert terms["l2sp"].item() == 0.0
+    model = ctx.bench.fresh_classifier()
+    method.setup(model, ctx)
+    with torch.no_grad():
+        model.head.add_(1.0)  # the head is free
+        first = next(model.visual.parameters())
+        first.add_(0.1)
+    x = ctx.bench.inputs.eval(ctx.bench.benchmark.val_set().images[:4])
+    logits, feats = model(x)
+    terms = method.loss_terms(Batch(x, torch.zeros(4, dtype=torch.long), logits, feats), ctx)
+    assert terms["l2sp"].item() == pytest.approx(0.5 * 2.0 * 0.01 * first.numel(), rel=1e-4)
+
+
+def test_distillation_loss_by_hand_and_zero_with_zero_gradient_when_the_models_agree():
+    from robustbench_ft.methods.kd import distillation_loss
+    teacher = torch.log(torch.tensor([[0.75, 0.25]]))
+    student = torch.zeros(1, 2)
+    expected = 0.75 * torch.log(torch.tensor(1.5)) + 0.25 * torch.log(torch.tensor(0.5))  # KL(t || s)
+    assert distillation_loss(student, teacher, 1.0).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert distillation_loss(student, teacher * 2, 2.0).item() == pytest.approx(4 * expected.item(), rel=1e-6)
+    same = teacher.clone().requires_grad_(True)
+    loss = distillation_loss(same, teacher, 3.0)
+    loss.backward()
+    assert loss.item() == pytest.approx(0.0, abs=1e-7) and same.grad.abs().max().item() < 1e-7
+
+
+def test_kd_term_is_zero_at_the_zero_shot_model(mini_benchmark, tmp_path):
+    terms, _, _ = _method_terms(spec_for("kd", mini_benchmark), tmp_path)
+    assert set(terms) == {"ce", "kd"} and terms["kd"].item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_ensemble_at_weight_one_is_the_fine_tuned_model_and_at_zero_the_zero_shot(mini_benchmark, tmp_path):
+    spec = spec_for("ensemble", mini_benchmark, lr=1e-3, hparams={"ensemble": {"weights": [0.0, 0.5, 1.0]}})
+    assert spec.method == "ft+ensemble"
+    tuned = execute(build_method(spec).dependencies()[0], tmp_path)["records"][0]["splits"]
+    result = execute(spec, tmp_path)
+    by_weight = {r["alpha"]: r["splits"] for r in result["records"]}
+    zeroshot = execute(spec_for("zeroshot", mini_benchmark), tmp_path)["records"][0]["splits"]
+    for weight, reference in ((1.0, tuned), (0.0, zeroshot)):  # equal up to re-normalising features
+        for split, metrics in reference.items():
+            for name, value in metrics.items():
+                assert by_weight[weight][split][name] == pytest.approx(value, abs=1e-6), (weight, split, name)
+    assert {s: m["acc"] for s, m in by_weight[1.0].items()} == {s: m["acc"] for s, m in tuned.items()}
+    assert by_weight[0.5] != tuned
+
+
+def test_context_kl_by_hand():
+    from robustbench_ft.methods.carft import context_kl
+    contexts = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    reference = torch.tensor([[1.0, 0.0]])  # scale 1: p_ref = softmax([1, 0])
+    tuned = torch.tensor([[0.0, 1.0]])      #          p     = softmax([0, 1])
+    p_ref = torch.softmax(torch.tensor([1.0, 0.0]), 0)
+    p = torch.softmax(torch.tensor([0.0, 1.0]), 0)
+    expected = (p_ref * (p_ref.log() - p.log())).sum()
+    assert context_kl(tuned, reference, contexts, 1.0).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_carft_term_is_zero_at_the_zero_shot_model_and_contexts_are_the_templates(mini_benchmark, tmp_path):
+    terms, ctx, method = _method_terms(spec_for("carft", mini_benchmark), tmp_path)
+    assert set(terms) == {"ce", "carft"} and terms["carft"].item() == pytest.approx(0.0, abs=1e-6)
+    assert method.contexts.shape == (len(ctx.bench.benchmark.templates), ctx.bench.zeroshot.head.shape[1])
+    assert torch.allclose(method.contexts.norm(dim=-1), torch.ones(len(method.contexts)))

@@ -18,6 +18,9 @@ from robustbench_ft.report.render import write_report
 
 FIXTURE = Path(__file__).parent / "fixtures" / "results-v1"
 METHODS = ["zeroshot", "lp", "ft", "lpft", "lipsum", "wise", "lipsum+wise", "lpft+wise"]
+# The same runs in today's words: version 1's (and 2's) `lp` is `lp-zs`, and LP-FT says it built on it.
+TODAY = ["zeroshot", "lp-zs", "ft", "lpft", "lipsum", "wise", "lipsum+wise", "lpft+wise"]
+TODAY_HPARAMS = {"hparams": {"lpft": {"probe": "lp-zs"}}}
 KEY = ["method", "alpha", "split", "metric"]
 
 
@@ -50,24 +53,27 @@ def test_schema_1_folders_still_report(v1_results, tmp_path, capsys):
 
 def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
     before = _values(v1_results)
+    before["method"] = before["method"].replace({"lp": "lp-zs"})  # renamed, every number kept
+    before = before.sort_values(KEY).reset_index(drop=True)
     outcome = migrate_results(v1_results)
     assert len(outcome.moved) == 8 and outcome.not_migrated == []
-    specs = list(plan_grid(METHODS, [0], "embedded", load_benchmark("embedded").train_defaults).specs)
+    specs = list(plan_grid(TODAY, [0], "embedded", load_benchmark("embedded").train_defaults, TODAY_HPARAMS).specs)
+    assert len(specs) == 8
     assert {records.run_dir(v1_results, s) for s in specs} == {new for _, new in outcome.moved}
     assert all(records.is_done(v1_results, s) for s in specs)
     assert _values(v1_results).equals(before)
     for old, new in outcome.moved:
         result = json.loads((new / "result.json").read_text())
         assert result["schema"] == 2 and result["migrated_from"]["run"] == old.name
-        assert result["run"] == new.name and "spec_version: 2" in (new / "spec.yaml").read_text()
+        assert result["run"] == new.name and "spec_version: 3" in (new / "spec.yaml").read_text()
         assert not old.exists()
     assert migrate_results(v1_results).moved == []  # idempotent
 
 
 def test_run_migrates_then_reuses_every_finished_run(v1_results, capsys):
-    assert main(["run", "--methods", ",".join(METHODS), "--results", str(v1_results)]) == 0
+    assert main(["run", "--methods", ",".join(TODAY), "--set", "lpft.probe=lp-zs", "--results", str(v1_results)]) == 0
     captured = capsys.readouterr()
-    assert "migrated 8 run folders to spec version 2" in captured.err
+    assert "migrated 8 run folders to spec version 3" in captured.err
     assert "| Lipsum-FT |" in captured.out
     trained = [p for p in v1_results.rglob("*") if p.name in ("metrics.jsonl", "checkpoint.pt")]
     assert trained == []  # nothing was recomputed
@@ -79,7 +85,7 @@ def test_a_folder_that_cannot_be_migrated_is_listed_and_kept(v1_results, capsys)
     spec_file.write_text(spec_file.read_text().replace("lp_lr: 0.001", "lp_lr: 0.01"))
     outcome = migrate_results(v1_results)
     assert [folder for folder, _ in outcome.not_migrated] == [lpft]
-    assert "lp_lr=0.01 differs from the lp run that version 2 derives (lr=0.001)" in outcome.not_migrated[0][1]
+    assert "lp_lr=0.01 differs from the lp-zs run that version 3 derives (lr=0.001)" in outcome.not_migrated[0][1]
     assert lpft.is_dir() and "lp_lr: 0.01" in spec_file.read_text()
     assert main(["migrate", "--results", str(v1_results)]) == 1
     assert f"not migrated {lpft}" in capsys.readouterr().err

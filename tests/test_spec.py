@@ -36,10 +36,11 @@ def test_field_types_are_checked_and_ints_widen_to_floats():
 
 
 def test_layering_benchmark_preset_override():
-    spec = make_spec("lp", {"steps": 375, "lr": 3e-4}, "embedded", seed=2, overrides={"steps": 7})
+    spec = make_spec("lp-zs", {"steps": 375, "lr": 3e-4}, "embedded", seed=2, overrides={"steps": 7})
     assert (spec.steps, spec.lr, spec.weight_decay, spec.seed) == (7, 1e-3, 0.0, 2)
     assert make_spec("lipsum", {}, "embedded").hparams_of("lipsum") == {"lam": 1.0, "num_texts": 80,
-                                                                        "text_length": 8}
+                                                                        "text_length": 8,
+                                                                        "text_pool": "vocabulary"}
 
 
 def test_wise_alone_means_ft_plus_wise():
@@ -66,8 +67,13 @@ def test_lpft_stage_is_the_grids_own_lp_run(overrides):
     specs = list(plan_grid(["lp", "lpft"], [3], "embedded", BUDGET, overrides).specs)
     lp = [s for s in specs if s.method == "lp"]
     lpft = next(s for s in specs if s.method == "lpft")
-    assert len(lp) == 1 and build_method(lpft).dependencies() == lp
-    assert lp[0].weight_decay == 0.0 and lp[0].seed == 3
+    assert len(lp) == 1 and build_method(lpft).dependencies() == lp and lp[0].seed == 3
+
+
+def test_lpft_on_the_zero_shot_initialised_head_uses_that_probe_and_its_preset():
+    specs = list(plan_grid(["lpft"], [0], "embedded", BUDGET, {"hparams": {"lpft": {"probe": "lp-zs"}}}).specs)
+    assert [s.method for s in specs] == ["lp-zs", "lpft"]
+    assert (specs[0].lr, specs[0].weight_decay) == (1e-3, 0.0)  # lp-zs's own recipe
 
 
 def test_wise_base_keeps_only_the_base_parts_hyper_parameters():
@@ -75,4 +81,5 @@ def test_wise_base_keeps_only_the_base_parts_hyper_parameters():
                      {"hparams": {"lipsum": {"lam": 2.0}, "wise": {"alphas": [0.0, 1.0]}}})
     base = build_method(spec).dependencies()[0]
     assert base == make_spec("lipsum", BUDGET, "embedded", 0, {"hparams": {"lam": 2.0}})
-    assert base.hparams_dict() == {"lipsum": {"lam": 2.0, "num_texts": 80, "text_length": 8}}
+    assert base.hparams_dict() == {"lipsum": {"lam": 2.0, "num_texts": 80, "text_length": 8,
+                                              "text_pool": "vocabulary"}}

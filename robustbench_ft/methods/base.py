@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..hparams import HParam, check_part
-from ..models.classifier import ImageClassifier
+from ..models.classifier import ImageClassifier, with_bias
 from ..distributed import SINGLE, DistEnv
 from ..config import ConfigError
 from ..records import load_checkpoint, run_dir
@@ -67,7 +67,7 @@ class RunContext:
     def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
         """The selected state_dict of a finished run this run depends on; with `fits`, checked
         to hold exactly that model's tensors and shapes (a clear error, not a size mismatch deep down)."""
-        state = load_checkpoint(self.results_root, spec, map_location=self.bench.device)
+        state = with_bias(load_checkpoint(self.results_root, spec, map_location=self.bench.device))
         if fits is not None:
             expected = {k: tuple(v.shape) for k, v in fits.state_dict().items()}
             found = {k: tuple(v.shape) for k, v in state.items()}
@@ -85,6 +85,7 @@ class Method:
 
     name: ClassVar[str] = "base"  # set by @METHODS.register
     trains: ClassVar[bool] = True
+    keeps_weights: ClassVar[bool] = False  # fits weights without the trainer (LP) and keeps them too
     hparams: ClassVar[tuple[HParam, ...]] = ()
 
     def __init__(self, spec: RunSpec) -> None:

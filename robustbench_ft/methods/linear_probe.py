@@ -1,19 +1,47 @@
-"""LP: train only the head, on frozen image features, starting from the zero-shot head."""
+"""LP (Kumar et al., ICLR 2022): a logistic regression fitted to convergence on frozen features.
+
+The zero-shot image encoder's features of the training split (unaugmented: the evaluation
+transform) are fitted with a multinomial logistic regression with bias, L2 strength C swept over
+a log grid and chosen on the ID validation split (probe.py, L-BFGS), as Kumar et al. do with
+scikit-learn. The classifier then holds W / s as its head and b as its bias (s: the fixed logit
+scale), so its logits are the probe's. Nothing trains through the shared trainer; the weights are
+kept, so LP-FT starts from them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import torch
 
+from ..hparams import HParam
 from ..models.classifier import ImageClassifier
+from ..probe import fit_probe_on_validation
+from ..util import log
 from .base import METHODS, Method, RunContext
+
+DEFAULT_CS = [10.0 ** k for k in range(-2, 6)]
 
 
 @METHODS.register("lp")
 class LinearProbe(Method):
-    """Linear probe: head only (from zero-shot), image encoder frozen."""
+    """Kumar et al.'s probe: L-BFGS logistic regression on frozen features, C chosen on ID validation."""
+
+    trains = False
+    keeps_weights = True
+    hparams = (
+        HParam("Cs", list[float], DEFAULT_CS, "inverse L2 strengths tried (scikit-learn's C), best on ID validation"),
+        HParam("max_iter", int, 1000, "L-BFGS iterations per C at most"),
+    )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        model.visual.requires_grad_(False)
-
-    def param_groups(self, model: ImageClassifier) -> list[dict[str, Any]]:
-        return [{"params": [model.head]}]
+        bench = ctx.bench
+        train = bench.predict(bench.zeroshot, bench.benchmark.train_set())
+        val = bench.predict(bench.zeroshot, bench.benchmark.val_set())
+        device = bench.device
+        best, fitted = fit_probe_on_validation((train.features.to(device), train.labels.to(device)),
+                                               (val.features.to(device), val.labels.to(device)),
+                                               len(bench.benchmark.classes), self.hp["Cs"], self.hp["max_iter"])
+        log(f"lp seed {self.spec.seed}: C = {best.C:g} (validation accuracy "
+            + ", ".join(f"{p.C:g}: {p.val_acc:.3f}" for p in fitted) + ")")
+        with torch.no_grad():
+            model.head.copy_((best.weight / bench.logit_scale).to(model.head.dtype))
+            model.bias.copy_(best.bias.to(model.bias.dtype))

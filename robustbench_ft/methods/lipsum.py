@@ -12,7 +12,7 @@ import torch
 
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier
-from ..models.tokenizers import random_token_sequences
+from ..models.tokenizers import random_token_sequences, sampleable_ids, text_token_ids
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune
 
@@ -26,6 +26,21 @@ def lipsum_regulariser(features: torch.Tensor, reference_features: torch.Tensor,
     return (v - v0).pow(2).sum(-1).mean() / (2 * text.shape[0])
 
 
+TEXT_POOLS = ("vocabulary", "unnamed")
+
+
+def unnamed_pool(ctx: RunContext) -> torch.Tensor:
+    """The ordinary token ids that write no class name and no word of the prompt templates."""
+    bench, tokenizer = ctx.bench.benchmark, ctx.bench.clip.tokenizer
+    low, high = sampleable_ids(tokenizer)
+    templates = [t.replace("{}", " ") for t in bench.templates]
+    named = text_token_ids(tokenizer, [*bench.classes, *templates])
+    pool = torch.tensor([i for i in range(low, high) if i not in named], dtype=torch.long)
+    if not len(pool):
+        raise ValueError("text_pool=unnamed leaves no token: every id writes a class or template word")
+    return pool
+
+
 @METHODS.register("lipsum")
 class LipsumFT(FineTune):
     """FT + the random-text energy regulariser against the zero-shot model."""
@@ -34,19 +49,32 @@ class LipsumFT(FineTune):
         HParam("lam", float, 1.0, "weight of the regulariser (the paper's lambda)", space=(0.5, 1.0, 2.0)),
         HParam("num_texts", int, 80, "M random texts per step, shared by the batch"),
         HParam("text_length", int, 8, "L random token ids between SOT and EOT"),
+        HParam("text_pool", str, "vocabulary", "ids the random texts draw from: vocabulary (every ordinary "
+               "id, as the paper) or unnamed (none of the tokens that write a class name or a prompt "
+               "template, i.e. no class and no domain word)", choices=TEXT_POOLS),
     )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         # theta_0, frozen. It runs in the tuned model's mode (CLIP has no dropout) so both forwards
         # take the same attention kernels and R is exactly 0 while theta == theta_0.
         self.reference = ctx.bench.zeroshot.frozen_copy().train(model.training)
+        self.pool = unnamed_pool(ctx) if self.hp["text_pool"] == "unnamed" else None
+        self._texts: tuple[int, torch.Tensor] | None = None  # (optimiser step, text features)
+
+    def text_features(self, ctx: RunContext) -> torch.Tensor:
+        """This optimiser step's random texts, encoded: drawn once per step and shared by every
+        micro-batch of gradient accumulation, as in the reference code."""
+        if self._texts is None or self._texts[0] != ctx.step:
+            bench = ctx.bench
+            tokens = random_token_sequences(bench.clip.tokenizer, self.hp["num_texts"], self.hp["text_length"],
+                                            ctx.generator, bench.clip.context_length, self.pool)
+            self._texts = (ctx.step, bench.encode_texts(tokens))
+        return self._texts[1]
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
         bench = ctx.bench
-        tokens = random_token_sequences(bench.clip.tokenizer, self.hp["num_texts"], self.hp["text_length"],
-                                        ctx.generator, bench.clip.context_length)
-        text_features = bench.encode_texts(tokens)
+        text_features = self.text_features(ctx)
         with torch.no_grad():
             reference = self.reference.features(batch.inputs)
         reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)

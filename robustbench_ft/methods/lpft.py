@@ -1,32 +1,41 @@
 """LP-FT (Kumar et al., 2022): fine-tune everything, starting from a linear probe's head.
 
-The LP stage is exactly the `lp` run that the planner makes for the same request (benchmark,
-seed, budget overrides), derived from `lp`'s own preset: the two cannot drift apart, and a
-finished one is reused, never retrained.
+The LP stage is exactly the probe run that the planner makes for the same request (benchmark,
+seed, budget overrides), derived from the probe's own preset: the two cannot drift apart, and a
+finished one is reused, never retrained. The probe is Kumar et al.'s (`lp`, the default) or the
+head tuned from zero-shot (`lp-zs`, the LP-FT of spec version 2). The probe's bias is kept fixed
+while everything else fine-tunes (the classifier's bias is a buffer no method trains).
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..spec import RunSpec
 from .base import METHODS, RunContext
 from .finetune import FineTune
 
+PROBES = ("lp", "lp-zs")
+
 
 @METHODS.register("lpft")
 class LinearProbeThenFineTune(FineTune):
-    """LP-FT: linear probe first, then full fine-tuning from the LP head."""
+    """LP-FT: linear probe first, then full fine-tuning from the probe's head."""
+
+    hparams = (HParam("probe", str, "lp", "the LP stage: lp (Kumar et al.'s probe) or lp-zs (head tuned "
+                      "from zero-shot)", choices=PROBES),)
 
     def lp_spec(self) -> RunSpec:
         from ..plan import sibling_spec
-        return sibling_spec(self.spec, "lp")
+        return sibling_spec(self.spec, self.hp["probe"])
 
     def dependencies(self) -> list[RunSpec]:
         return [self.lp_spec()]
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        head = ctx.checkpoint_of(self.lp_spec(), fits=model)["head"]
+        probe = ctx.checkpoint_of(self.lp_spec(), fits=model)
         with torch.no_grad():
-            model.head.copy_(head)
+            model.head.copy_(probe["head"])
+            model.bias.copy_(probe["bias"])

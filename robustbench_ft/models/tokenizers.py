@@ -89,14 +89,27 @@ def sampleable_ids(tokenizer: object) -> tuple[int, int]:
     return 0, min(sot, eot)
 
 
+def text_token_ids(tokenizer: object, texts: Sequence[str]) -> set[int]:
+    """Every ordinary token id the tokenizer uses to write `texts` (no padding, SOT or EOT)."""
+    ids = tokenizer(list(texts)).flatten().tolist()
+    special = {0, getattr(tokenizer, "sot_token_id", None), getattr(tokenizer, "eot_token_id", None)}
+    return set(ids) - special
+
+
 def random_token_sequences(tokenizer: object, count: int, length: int,
-                           generator: torch.Generator, context_length: int) -> torch.Tensor:
-    """`count` texts of `length` uniform random ids wrapped as [SOT] ids [EOT], zero-padded."""
+                           generator: torch.Generator, context_length: int,
+                           pool: torch.Tensor | None = None) -> torch.Tensor:
+    """`count` texts of `length` uniform random ids wrapped as [SOT] ids [EOT], zero-padded.
+
+    The ids are uniform over every ordinary id, or over `pool` (a 1-D tensor of allowed ids)."""
     low, high = sampleable_ids(tokenizer)
     if length + 2 > context_length:
         raise ValueError(f"random texts of {length} ids need a context of {length + 2}, "
                          f"the model has {context_length}")
-    ids = torch.randint(low, high, (count, length), generator=generator)
+    if pool is None:
+        ids = torch.randint(low, high, (count, length), generator=generator)
+    else:
+        ids = pool[torch.randint(0, len(pool), (count, length), generator=generator)]
     out = torch.zeros(count, context_length, dtype=torch.long)
     out[:, 0] = tokenizer.sot_token_id
     out[:, 1:length + 1] = ids
