@@ -186,13 +186,16 @@ class Trainer:
         return {"step": step + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": sum(totals.values()), **totals}
 
     def _evaluate(self, row: dict) -> None:
+        """Score the weights the method says a run delivers (the model itself, or e.g. its EMA)
+        and keep them when they are the best so far."""
         spec, bench = self.ctx.spec, self.ctx.bench
-        row["val_acc"] = val_accuracy(self.model, bench)
+        delivered = self.method.delivered_model(self.model)
+        row["val_acc"] = val_accuracy(delivered, bench)
         if spec.selection == "id_test":
-            row["id_test_acc"] = id_test_accuracy(self.model, bench)
+            row["id_test_acc"] = id_test_accuracy(delivered, bench)
         score = row["id_test_acc" if spec.selection == "id_test" else "val_acc"]
         if spec.selection == "last" or score > self.best_score:
-            state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            state = {k: v.detach().to("cpu", copy=True) for k, v in delivered.state_dict().items()}
             self.best_score, self.best_step, self.best_state = score, row["step"], state
 
     def _save_due(self, evaluated: bool) -> bool:

@@ -265,3 +265,32 @@ def test_carft_term_is_zero_at_the_zero_shot_model_and_contexts_are_the_template
     assert set(terms) == {"ce", "carft"} and terms["carft"].item() == pytest.approx(0.0, abs=1e-6)
     assert method.contexts.shape == (len(ctx.bench.benchmark.templates), ctx.bench.zeroshot.head.shape[1])
     assert torch.allclose(method.contexts.norm(dim=-1), torch.ones(len(method.contexts)))
+
+
+def test_ema_update_by_hand():
+    from robustbench_ft.methods.ema import ema_update
+    average = {"w": torch.tensor([0.0, 4.0]), "n": torch.tensor(1)}
+    for w in ([2.0, 0.0], [4.0, 0.0]):
+        ema_update(average, {"w": torch.tensor(w), "n": torch.tensor(7)}, decay=0.5)
+    # 0.5 * (0.5 * [0, 4] + 0.5 * [2, 0]) + 0.5 * [4, 0] = [2.5, 1.0]
+    assert torch.equal(average["w"], torch.tensor([2.5, 1.0])) and average["n"].item() == 7
+
+
+@pytest.mark.parametrize("decay, twin", [(0.0, "ft"), (1.0, "zeroshot")])
+def test_ema_delivers_the_average(mini_benchmark, tmp_path, decay, twin):
+    """decay 0: the average is the last iterate (FT kept at its last step); decay 1: theta_0."""
+    budget = {"lr": 1e-3, "steps": 4, "eval_every": 2, "selection": "last"}
+    ema = spec_for("ema", mini_benchmark, hparams={"ema": {"decay": decay}}, **budget)
+    execute(ema, tmp_path)
+    kept = records.load_checkpoint(tmp_path, ema)
+    if twin == "ft":
+        ft = spec_for("ft", mini_benchmark, **budget)
+        execute(ft, tmp_path)
+        expected = records.load_checkpoint(tmp_path, ft)
+    else:
+        expected = open_workbench(ema.benchmark, ema.model, ema.pretrained).zeroshot.state_dict()
+    assert all(torch.equal(kept[k], expected[k].cpu()) for k in expected)
+    log = [json.loads(x) for x in (records.run_dir(tmp_path, ema) / "metrics.jsonl").read_text().splitlines()]
+    zeroshot_val = execute(spec_for("zeroshot", mini_benchmark), tmp_path)["records"][0]["val_acc"]
+    if twin == "zeroshot":
+        assert {row["val_acc"] for row in log if "val_acc" in row} == {zeroshot_val}  # the average was scored

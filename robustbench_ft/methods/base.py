@@ -107,6 +107,11 @@ class Method:
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         """Called after every optimiser step (EMA, projections, ...)."""
 
+    def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
+        """The weights this run delivers: what the trainer scores for model selection and keeps.
+        The trained model itself, or a function of it such as its moving average (EMA)."""
+        return model
+
     def state_dict(self) -> dict[str, Any]:
         """What the method carries across steps (EMA weights, ...), saved with the trainer's state.
         Its random draws come from the run context's generator, which the trainer saves itself."""
