@@ -294,3 +294,37 @@ def test_ema_delivers_the_average(mini_benchmark, tmp_path, decay, twin):
     zeroshot_val = execute(spec_for("zeroshot", mini_benchmark), tmp_path)["records"][0]["val_acc"]
     if twin == "zeroshot":
         assert {row["val_acc"] for row in log if "val_acc" in row} == {zeroshot_val}  # the average was scored
+
+
+def test_tpgm_projection_stays_in_its_balls_and_keeps_what_they_contain():
+    from robustbench_ft.methods.tpgm import project
+    start = {"a": torch.zeros(2), "b": torch.zeros(3), "n": torch.tensor(3)}
+    tuned = {"a": torch.tensor([3.0, 4.0]), "b": torch.tensor([1.0, 0.0, 0.0]), "n": torch.tensor(3)}
+    out = project(start, tuned, {"a": torch.tensor(2.5), "b": torch.tensor(5.0)})
+    assert torch.allclose(out["a"], torch.tensor([1.5, 2.0]))  # |d| = 5 -> radius 2.5, same direction
+    assert (out["a"] - start["a"]).norm().item() == pytest.approx(2.5)
+    assert torch.equal(out["b"], tuned["b"]) and out["n"].item() == 3  # inside its ball: unchanged
+
+
+def test_tpgm_learns_radii_within_the_fine_tuned_distance(mini_benchmark, tmp_path):
+    from robustbench_ft.methods.tpgm import project
+    budget = {"lr": 1e-3, "steps": 4, "eval_every": 2}
+    ft = spec_for("ft", mini_benchmark, **budget)
+    execute(ft, tmp_path)
+    spec = spec_for("tpgm", mini_benchmark, hparams={"tpgm": {"steps": 5, "init": 0.0}}, **budget)
+    assert spec.method == "ft+tpgm" and build_method(spec).dependencies() == [ft]
+    ctx = context(spec, tmp_path)
+    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    tuned = ctx.checkpoint_of(ft, fits=model)
+    start = ctx.bench.zeroshot.state_dict()
+    radii = method.learn_radii(model, start, tuned, ctx)
+    assert radii and all(0 < radii[k] < (tuned[k] - start[k]).norm() for k in radii)
+    projected = project(start, tuned, radii)
+    assert all((projected[k] - start[k]).norm() <= radii[k] * (1 + 1e-5) for k in radii)
+    result = execute(spec, tmp_path)
+    assert len(result["records"]) == 1
+    untouched = spec_for("tpgm", mini_benchmark, hparams={"tpgm": {"steps": 0, "init": 30.0}}, **budget)
+    kept, tuned_metrics = (execute(s, tmp_path)["records"][0]["splits"] for s in (untouched, ft))
+    for split, metrics in tuned_metrics.items():  # radii = the whole distance: the fine-tuned run
+        for name, value in metrics.items():
+            assert kept[split][name] == pytest.approx(value, abs=1e-6), (split, name)
