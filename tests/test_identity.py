@@ -39,6 +39,7 @@ HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8, 
                       "l2sp": {"alpha": 0.01}, "kd": {"weight": 1.0, "temperature": 1.0},
                       "carft": {"weight": 1.0}, "lpft": {"probe": "lp"}, "ema": {"decay": 0.99},
                       "tpgm": {"steps": 50, "lr": 0.1, "init": 3.0, "batch_size": 256},
+                      "soup": {"kind": "greedy", "lr_factors": [0.5, 1.0, 2.0]},
                       "lp": {"Cs": [10.0 ** k for k in range(-2, 6)], "max_iter": 1000}}
 CHANGED = {"model": "ViT-B-16", "pretrained": "openai", "seed": 1, "steps": 1, "batch_size": 2,
            "lr": 1e-5, "weight_decay": 0.0, "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0,

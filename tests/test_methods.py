@@ -328,3 +328,34 @@ def test_tpgm_learns_radii_within_the_fine_tuned_distance(mini_benchmark, tmp_pa
     for split, metrics in tuned_metrics.items():  # radii = the whole distance: the fine-tuned run
         for name, value in metrics.items():
             assert kept[split][name] == pytest.approx(value, abs=1e-6), (split, name)
+
+
+def test_a_greedy_soup_never_lowers_its_score_when_it_adds_a_run():
+    from robustbench_ft.methods.soup import average, greedy_soup
+    target = torch.tensor([1.0, 1.0])
+    states = [{"w": torch.tensor(w)} for w in ([1.2, 0.8], [0.0, 3.0], [0.8, 1.2], [2.0, 2.0])]
+    calls = []
+
+    def score(state):
+        value = -float((state["w"] - target).norm())
+        calls.append(value)
+        return value
+
+    soup, kept = greedy_soup(states, score)
+    assert kept == [0, 2]  # [1.2, 0.8] then [0.8, 1.2]: their mean is the target; the others hurt
+    assert torch.allclose(soup["w"], target) and score(soup) >= max(score(s) for s in states)
+    assert torch.allclose(average(states)["w"], torch.tensor([1.0, 1.75]))
+
+
+def test_a_soup_depends_on_the_base_runs_at_its_learning_rates(mini_benchmark):
+    spec = spec_for("soup", mini_benchmark, lr=1e-3, hparams={"soup": {"kind": "uniform"}})
+    assert spec.method == "ft+soup"
+    assert [s.lr for s in build_method(spec).dependencies()] == [5e-4, 1e-3, 2e-3]
+    assert all(s.method == "ft" for s in build_method(spec).dependencies())
+
+
+def test_a_greedy_soup_scores_at_least_its_best_ingredient_on_validation(mini_benchmark, tmp_path):
+    spec = spec_for("soup", mini_benchmark, lr=1e-3, steps=2, eval_every=1)
+    ingredients = [execute(s, tmp_path)["records"][0]["val_acc"] for s in build_method(spec).dependencies()]
+    result = execute(spec, tmp_path)
+    assert len(result["records"]) == 1 and result["records"][0]["val_acc"] >= max(ingredients)
