@@ -220,3 +220,11 @@ def test_slurm_resources_reach_submitit_under_its_names(tmp_path):
                  "--ntasks-per-node=4", "--cpus-per-task=8", "--mem=64GB", "--constraint=h100", "--exclusive",
                  "--mail-type=END"):
         assert f"#SBATCH {line}" in sbatch, line
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "sweeps").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_sweep_plans_and_names_a_known_launcher(path):
+    sweep = load_sweep(path)
+    plan = sweep.plan()
+    assert len(plan) >= 4 and plan.waves()
+    LaunchOptions().updated(sweep.launcher, str(path))
