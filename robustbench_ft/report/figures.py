@@ -58,6 +58,14 @@ def _save(fig: plt.Figure, out: Path, name: str) -> list[Path]:
     return paths
 
 
+def _legend(ax, inside_up_to: int = 8) -> None:
+    """Inside the axes for a few entries; beside them for more, where it hides no point."""
+    if len(ax.get_legend_handles_labels()[1]) <= inside_up_to:
+        ax.legend(loc="best", frameon=False)
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+
+
 def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
     means = _means(frame, "acc")
     per = means.groupby(["entry", "alpha", "role"], observed=True)["value"].mean().unstack("role") * 100
@@ -77,7 +85,7 @@ def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
     ax.set_ylabel("mean OOD accuracy (%)")
     ax.set_title("Robustness: ID vs OOD accuracy")
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", frameon=False)
+    _legend(ax)
     return _save(fig, out, "robustness")
 
 
@@ -101,7 +109,7 @@ def plot_energy_gap(frame: pd.DataFrame, out: Path, alpha: float) -> list[Path]:
     ax.set_ylabel("OOD accuracy drop vs zero-shot (pp)")
     ax.set_title("Energy gap and robustness loss (OOD splits)")
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
+    _legend(ax)
     return _save(fig, out, "energy_gap")
 
 
