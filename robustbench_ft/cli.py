@@ -158,8 +158,8 @@ def _launch_options(args: argparse.Namespace, block: dict, where: str = "launche
     options = LaunchOptions().updated(block, where)
     flags = {"launcher": args.launcher, "wait": True if args.wait else None, "runs_per_job": args.runs_per_job,
              "workers": args.local_jobs, "gpus_per_job": args.gpus_per_job, "tasks_per_job": args.tasks_per_job,
-             "time": args.time, "max_requeues": args.max_requeues, "partition": args.partition, "account": args.account, "qos": args.qos,
-             "cpus_per_task": args.cpus_per_task, "mem_gb": args.mem_gb,
+             "time": args.time, "max_requeues": args.max_requeues, "partition": args.partition,
+             "account": args.account, "qos": args.qos, "cpus_per_task": args.cpus_per_task, "mem_gb": args.mem_gb,
              "array_parallelism": args.array_parallelism, "constraint": args.constraint}
     if args.sbatch:
         flags["sbatch"] = {**options.sbatch, **_key_values(args.sbatch, "--sbatch")}

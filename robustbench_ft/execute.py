@@ -19,9 +19,10 @@ import torch
 from . import records
 from .distributed import SINGLE, DistEnv, broadcast
 from .evaluate import evaluate, val_accuracy
-from .methods.base import RunContext, build_method, completed
+from .methods.base import Method, RunContext, build_method, completed
+from .models.classifier import ImageClassifier
 from .spec import RunSpec
-from .train import Trainer
+from .train import Trainer, TrainSummary
 from .util import log
 from .workbench import workbench_for
 
@@ -82,7 +83,7 @@ def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.devic
     method.setup(model, ctx)
     summary = None
     if method.trains:
-        summary = _train(model, method, ctx, folder, records.run_dir(root, spec))
+        summary = _train(model, method, ctx, records.run_dir(root, spec), writes=folder is not None)
     if folder is None:
         return None
     if summary is not None or method.keeps_weights:
@@ -108,16 +109,16 @@ def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.devic
     }
 
 
-def _train(model, method, ctx: RunContext, folder: Path | None, run_folder: Path):
+def _train(model: ImageClassifier, method: Method, ctx: RunContext, folder: Path, writes: bool) -> TrainSummary:
     """Fit from the run's resume state if it has one; every rank reads it, rank 0 alone writes."""
     spec = ctx.spec
-    metrics = records.MetricsLog(run_folder / "metrics.jsonl") if folder is not None else (lambda row: None)
-    save = (lambda state: records.save_resume(folder, state)) if folder is not None else None
+    metrics = records.MetricsLog(folder / "metrics.jsonl") if writes else (lambda row: None)
+    save = (lambda state: records.save_resume(folder, state)) if writes else None
     trainer = Trainer(model, method, ctx, metrics, save)
-    resume = records.load_resume(run_folder)
+    resume = records.load_resume(folder)
     if resume is not None:
         trainer.load_state_dict(resume)
-        if folder is not None:
+        if writes:
             metrics.truncate(trainer.log_lines)
             log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
     return trainer.fit()

@@ -61,7 +61,6 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
     """Today's spec of a version-1 spec mapping (flat hyper-parameters), or a ConfigError."""
     data = dict(data)
     flat = dict(data.pop("hparams", None) or {})
-    data["method"] = renamed_v2({"method": data["method"]})["method"]
     parts = data["method"].split("+")
     nested: dict[str, dict[str, Any]] = {part: {} for part in parts}
     retired = {}
@@ -73,9 +72,7 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
             retired[next(p for p in parts if (p, key) in RETIRED_V1), key] = value
         else:
             raise ConfigError(f"hyper-parameter {key!r} of {data['method']!r} is no longer declared")
-    if "lpft" in parts:
-        nested["lpft"]["probe"] = "lp-zs"
-    spec = completed(RunSpec.from_dict({**data, "hparams": nested}))
+    spec = completed(RunSpec.from_dict(renamed_v2({**data, "hparams": nested})))  # then as version 2
     _check_retired(spec, retired)
     return spec
 

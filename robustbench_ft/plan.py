@@ -9,6 +9,7 @@ because equal specs hash equally. Launchers submit a plan's waves in order (laun
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -84,18 +85,22 @@ class Plan:
     def by_digest(self) -> dict[str, RunSpec]:
         return {spec.digest(): spec for spec in self.specs}
 
+    @functools.cached_property
+    def _needed_by(self) -> dict[str, list[str]]:
+        """needing digest -> the digests it needs, sorted."""
+        needs: dict[str, list[str]] = {}
+        for needed, needing in sorted(self.edges):
+            needs.setdefault(needing, []).append(needed)
+        return needs
+
     def needs(self, spec: RunSpec) -> list[str]:
-        """Digests of the planned runs `spec` depends on directly."""
-        key = spec.digest()
-        return sorted(needed for needed, needing in self.edges if needing == key)
+        """Digests of the runs `spec` depends on directly (planned, or dropped as done/queued)."""
+        return self._needed_by.get(spec.digest(), [])
 
     def waves(self) -> list[list[RunSpec]]:
-        needs: dict[str, list[str]] = {}
-        for needed, needing in self.edges:
-            needs.setdefault(needing, []).append(needed)
         depth: dict[str, int] = {}
         for spec in self.specs:  # dependencies come first, so their depth is known
-            needed = [depth[n] for n in needs.get(spec.digest(), []) if n in depth]  # not: done already
+            needed = [depth[n] for n in self.needs(spec) if n in depth]  # not: done already
             depth[spec.digest()] = 1 + max(needed, default=-1)
         stages: list[list[RunSpec]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
         for spec in self.specs:

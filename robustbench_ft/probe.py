@@ -48,7 +48,7 @@ def fit_probe(features: torch.Tensor, labels: torch.Tensor, num_classes: int, C:
         return loss
 
     optimizer.step(objective)
-    iterations = optimizer.state[optimizer._params[0]].get("n_iter", 0)
+    iterations = optimizer.state[weight].get("n_iter", 0)
     return Probe(weight.detach(), bias.detach(), C, iterations=int(iterations))
 
 

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from .. import records
 from ..config import benchmark_key
 from ..spec import RunSpec
@@ -79,10 +81,11 @@ def _known_runs(root: Path, latest: dict[str, Submission]) -> list[tuple[str, st
 
 
 def _seed(spec_file: Path) -> int | None:
-    for line in spec_file.read_text().splitlines():
-        if line.startswith("seed:"):
-            return int(line.split(":", 1)[1])
-    return None
+    try:
+        data = yaml.safe_load(spec_file.read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return data.get("seed") if isinstance(data, dict) else None
 
 
 def _status(root: Path, run: tuple[str, str, str, int | None], sub: Submission | None,
@@ -91,7 +94,7 @@ def _status(root: Path, run: tuple[str, str, str, int | None], sub: Submission |
     folder = root / benchmark / method / digest
     job = sub.job if sub else ""
     scheduler = states.get(job, "") if job else ""
-    log = sub.log or "" if sub else ""
+    log = (sub.log or "") if sub else ""
     base = dict(run=digest, benchmark=benchmark, method=method, seed=seed, job=job, scheduler=scheduler, log=log)
     if (folder / "result.json").is_file():
         return RunStatus(state="done", **base)

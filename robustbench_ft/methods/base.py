@@ -64,6 +64,12 @@ class RunContext:
     step: int = 0
     dist: DistEnv = SINGLE  # this process's rank in a multi-process (DDP) run
 
+    def zeroshot_reference(self, model: ImageClassifier) -> ImageClassifier:
+        """theta_0, frozen, for regularisers that compare the tuned model with it (Lipsum-FT, KD,
+        CAR-FT). It runs in the tuned model's mode (CLIP has no dropout) so that both forwards take
+        the same attention kernels and a term comparing them is exactly 0 while theta == theta_0."""
+        return self.bench.zeroshot.frozen_copy().train(model.training)
+
     def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
         """The selected state_dict of a finished run this run depends on; with `fits`, checked
         to hold exactly that model's tensors and shapes (a clear error, not a size mismatch deep down)."""

@@ -34,7 +34,7 @@ class ContextAwareFineTune(FineTune):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         bench = ctx.bench
-        self.reference = bench.zeroshot.frozen_copy().train(model.training)
+        self.reference = ctx.zeroshot_reference(model)
         templates = bench.benchmark.templates
         if len(templates) < 2:
             raise ValueError("CAR-FT needs at least 2 prompt templates (contexts); the benchmark has "

@@ -17,7 +17,8 @@ from torch import nn
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier
 from .base import METHODS, RunContext
-from .wise import DEFAULT_ALPHAS, WiSE
+from .posthoc import PostHoc
+from .wise import DEFAULT_ALPHAS
 
 
 class OutputEnsemble(nn.Module):
@@ -35,7 +36,7 @@ class OutputEnsemble(nn.Module):
 
 
 @METHODS.register("ensemble")
-class Ensemble(WiSE):
+class Ensemble(PostHoc):
     """Post-hoc output ensemble of zero-shot and a fine-tuned run over a weight grid ('ft+ensemble')."""
 
     hparams = (HParam("weights", list[float], DEFAULT_ALPHAS, "weights of the tuned model's logits"),)

@@ -33,7 +33,7 @@ class KnowledgeDistillation(FineTune):
     )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        self.teacher = ctx.bench.zeroshot.frozen_copy().train(model.training)
+        self.teacher = ctx.zeroshot_reference(model)
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)

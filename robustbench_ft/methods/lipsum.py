@@ -55,9 +55,7 @@ class LipsumFT(FineTune):
     )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        # theta_0, frozen. It runs in the tuned model's mode (CLIP has no dropout) so both forwards
-        # take the same attention kernels and R is exactly 0 while theta == theta_0.
-        self.reference = ctx.bench.zeroshot.frozen_copy().train(model.training)
+        self.reference = ctx.zeroshot_reference(model)
         self.pool = unnamed_pool(ctx) if self.hp["text_pool"] == "unnamed" else None
         self._texts: tuple[int, torch.Tensor] | None = None  # (optimiser step, text features)
 

@@ -19,7 +19,7 @@ from ..hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..spec import RunSpec
 from .base import METHODS, RunContext
-from .wise import WiSE
+from .posthoc import PostHoc
 
 SOUPS = ("uniform", "greedy")
 State = dict[str, torch.Tensor]
@@ -45,7 +45,7 @@ def greedy_soup(states: list[State], score: Callable[[State], float]) -> tuple[S
 
 
 @METHODS.register("soup")
-class Soup(WiSE):
+class Soup(PostHoc):
     """Post-hoc weight average of the base method's runs at several learning rates (uniform or greedy)."""
 
     hparams = (
@@ -60,9 +60,6 @@ class Soup(WiSE):
 
     def dependencies(self) -> list[RunSpec]:
         return self.ingredients()
-
-    def evaluated_variants(self) -> int:
-        return 1
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:

@@ -20,7 +20,7 @@ from torch.func import functional_call
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier
 from .base import METHODS, RunContext
-from .wise import WiSE
+from .posthoc import PostHoc
 
 
 def project(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], radii: dict[str, torch.Tensor]
@@ -36,7 +36,7 @@ def project(start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], radi
 
 
 @METHODS.register("tpgm")
-class TPGM(WiSE):
+class TPGM(PostHoc):
     """Post-hoc per-layer projection towards zero-shot, radii learned on ID validation."""
 
     hparams = (
@@ -45,9 +45,6 @@ class TPGM(WiSE):
         HParam("init", float, 3.0, "starting radius logit: sigmoid(3) = 0.95 of each layer's distance"),
         HParam("batch_size", int, 256, "validation images per step"),
     )
-
-    def evaluated_variants(self) -> int:
-        return 1
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:

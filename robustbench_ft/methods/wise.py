@@ -2,7 +2,7 @@
 
 theta_alpha = (1 - alpha) theta_0 + alpha theta_tuned for the image encoder and the head, one
 evaluated variant per alpha. Plain 'wise' is 'ft+wise'; 'lipsum+wise' interpolates Lipsum-FT.
-The base run is this spec with the last part dropped and only the base's hyper-parameters kept.
+The base run is the spec's base (posthoc.PostHoc).
 """
 
 from __future__ import annotations
@@ -11,28 +11,17 @@ from typing import Any, Iterator
 
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier, interpolate_state
-from ..spec import RunSpec
-from .base import METHODS, Method, RunContext
+from .base import METHODS, RunContext
+from .posthoc import PostHoc
 
 DEFAULT_ALPHAS = [round(0.1 * i, 1) for i in range(11)]
 
 
 @METHODS.register("wise")
-class WiSE(Method):
+class WiSE(PostHoc):
     """Post-hoc weight interpolation with zero-shot over an alpha grid ('ft+wise', 'lipsum+wise')."""
 
-    trains = False
     hparams = (HParam("alphas", list[float], DEFAULT_ALPHAS, "mixing weights of the tuned model"),)
-
-    def base_spec(self) -> RunSpec:
-        if len(self.spec.parts) < 2:
-            raise ValueError("'wise' needs a base run: write '<method>+wise', e.g. 'ft+wise'")
-        base = self.spec.parts[:-1]
-        hparams = {part: values for part, values in self.spec.hparams_dict().items() if part in base}
-        return self.spec.replace(method="+".join(base), hparams=hparams)
-
-    def dependencies(self) -> list[RunSpec]:
-        return [self.base_spec()]
 
     def evaluated_variants(self) -> int:
         return len(self.hp["alphas"])
