@@ -110,11 +110,11 @@ def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.devic
 
 
 def _train(model: ImageClassifier, method: Method, ctx: RunContext, folder: Path, writes: bool) -> TrainSummary:
-    """Fit from the run's resume state if it has one; every rank reads it, rank 0 alone writes."""
+    """Fit from the run's resume state if it has one; every rank reads it. Only rank 0 writes: the
+    trainer calls `log` and `save` on rank 0 alone, and only the writing rank trims the log."""
     spec = ctx.spec
-    metrics = records.MetricsLog(folder / "metrics.jsonl") if writes else (lambda row: None)
-    save = (lambda state: records.save_resume(folder, state)) if writes else None
-    trainer = Trainer(model, method, ctx, metrics, save)
+    metrics = records.MetricsLog(folder / "metrics.jsonl")
+    trainer = Trainer(model, method, ctx, metrics, lambda state: records.save_resume(folder, state))
     resume = records.load_resume(folder)
     if resume is not None:
         trainer.load_state_dict(resume)
