@@ -228,3 +228,15 @@ def test_every_shipped_sweep_plans_and_names_a_known_launcher(path):
     plan = sweep.plan()
     assert len(plan) >= 4 and plan.waves()
     LaunchOptions().updated(sweep.launcher, str(path))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sbatch", "=END"], "--sbatch expects KEY=VALUE"),
+    (["--launcher", "slurm", "--runs-per-job", "0"], "runs_per_job must be at least 1"),
+    (["--methods", "ema", "--set", "ema.decay=1.5"], "ema.decay must lie in [0, 1], got 1.5"),
+])
+def test_bad_launch_flags_and_values_are_one_line_before_anything_runs(tmp_path, capsys, argv, message):
+    assert main(["run", "--dry-run", "--results", str(tmp_path / "r"), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

@@ -14,6 +14,7 @@ import torch
 from ..config import ConfigError
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier
+from ..spec import RunSpec
 from .base import METHODS, RunContext
 from .finetune import FineTune
 
@@ -34,9 +35,12 @@ class EMA(FineTune):
 
     hparams = (HParam("decay", float, 0.99, "weight of the running average per step", space=(0.99, 0.995, 0.999)),)
 
-    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
+    def __init__(self, spec: RunSpec) -> None:
+        super().__init__(spec)  # planning builds every method, so a bad decay fails before any run
         if not 0.0 <= self.hp["decay"] <= 1.0:
             raise ConfigError(f"ema.decay must lie in [0, 1], got {self.hp['decay']}")
+
+    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.average = model.frozen_copy()
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
