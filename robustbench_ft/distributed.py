@@ -67,6 +67,15 @@ def init(env: DistEnv) -> None:
     torch_dist.init_process_group(backend, rank=env.rank, world_size=env.world_size)
 
 
+def wrap(module: torch.nn.Module, env: DistEnv, device: torch.device) -> torch.nn.Module:
+    """`module` in DistributedDataParallel when this run has several processes (its gradients
+    averaged over the ranks in backward), else `module` itself."""
+    if not env.active:
+        return module
+    from torch.nn.parallel import DistributedDataParallel
+    return DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda" else None)
+
+
 def broadcast(value: object, env: DistEnv) -> object:
     """Rank 0's `value`, on every rank."""
     if not env.active:

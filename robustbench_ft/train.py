@@ -20,7 +20,7 @@ import torch
 from tqdm import tqdm
 
 from .config import ConfigError
-from .distributed import mean_over_ranks
+from .distributed import mean_over_ranks, wrap
 from .evaluate import id_test_accuracy, val_accuracy
 from .methods.base import Batch, Method, RunContext
 from .models.classifier import ImageClassifier
@@ -104,9 +104,7 @@ class Trainer:
         if batch % dist.world_size:
             raise ConfigError(f"batch_size {batch} does not split evenly over {dist.world_size} processes; "
                               f"give a multiple of {dist.world_size}")
-        from torch.nn.parallel import DistributedDataParallel
-        device_ids = [self.ctx.bench.device.index] if self.ctx.bench.device.type == "cuda" else None
-        return DistributedDataParallel(model, device_ids=device_ids)
+        return wrap(model, dist, self.ctx.bench.device)
 
     def state_dict(self) -> dict:
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []

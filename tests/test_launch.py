@@ -169,12 +169,12 @@ def _metrics(results: Path) -> dict[str, list]:
 @pytest.mark.slow
 def test_ddp_over_two_gloo_processes_matches_one_process_with_the_same_global_batch(tmp_path):
     bench = _tiny_benchmark(tmp_path)
-    command = ["run", "--methods", "ft,lipsum", "--dataset", bench, "--steps", "8", "--batch-size", "32",
+    command = ["run", "--methods", "ft,lipsum,flyp", "--dataset", bench, "--steps", "8", "--batch-size", "32",
                "--eval-every", "4"]
     assert main([*command, "--results", str(tmp_path / "one")]) == 0
     assert main([*command, "--results", str(tmp_path / "two"), "--launcher", "local", "--tasks-per-job", "2"]) == 0
     one, two = _metrics(tmp_path / "one"), _metrics(tmp_path / "two")
-    assert set(one) == set(two) and len(one) == 2
+    assert set(one) == set(two) and len(one) == 3
     for run in one:
         for a, b in zip(one[run], two[run]):
             for split, metrics in a["splits"].items():
@@ -189,7 +189,7 @@ def test_ddp_over_two_gloo_processes_matches_one_process_with_the_same_global_ba
         for a, b in zip(theirs, ours):
             assert b["loss"] == pytest.approx(a["loss"], abs=1e-4) and b.get("val_acc") == a.get("val_acc")
     logs = (tmp_path / "two" / "_launch" / "logs")
-    assert len(list(logs.glob("*_1_log.out"))) == 2  # rank 1 of each job ran (and wrote no records)
+    assert len(list(logs.glob("*_1_log.out"))) == 3  # rank 1 of each job ran (and wrote no records)
 
 
 def test_a_sweep_dry_run_lists_runs_and_waves_and_runs_nothing(tmp_path, capsys):

@@ -359,3 +359,77 @@ def test_a_greedy_soup_scores_at_least_its_best_ingredient_on_validation(mini_be
     ingredients = [execute(s, tmp_path)["records"][0]["val_acc"] for s in build_method(spec).dependencies()]
     result = execute(spec, tmp_path)
     assert len(result["records"]) == 1 and result["records"][0]["val_acc"] >= max(ingredients)
+
+
+def test_flyp_loss_is_clips_contrastive_loss_by_hand():
+    from open_clip.loss import ClipLoss
+    from robustbench_ft.methods.flyp import contrastive_loss
+    images = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    texts = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
+    # scale 2: logits [[2, 1.2], [0, 1.6]]; image->text rows, text->image columns, pair i positive
+    log1p_exp = lambda x: torch.log1p(torch.exp(torch.tensor(x))).item()  # noqa: E731
+    image_to_text = (log1p_exp(-0.8) + log1p_exp(-1.6)) / 2
+    text_to_image = (log1p_exp(-2.0) + log1p_exp(-0.4)) / 2
+    loss = contrastive_loss(images, texts, torch.tensor(2.0))
+    assert loss.item() == pytest.approx((image_to_text + text_to_image) / 2, abs=1e-6)
+    assert loss.item() == pytest.approx(ClipLoss()(images, texts, torch.tensor(2.0)).item(), abs=1e-6)
+
+
+def _fit(spec, root, until=None):
+    """A trainer on `spec`, fitted from scratch or from `until`'s saved state (bytes)."""
+    import io
+    from robustbench_ft.train import Trainer
+    torch.manual_seed(spec.seed)
+    ctx = context(spec, root)
+    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    method.setup(model, ctx)
+    saved = []
+    trainer = Trainer(model, method, ctx, save=lambda state: saved.append(_to_bytes(state)))
+    if until is not None:
+        trainer.load_state_dict(torch.load(io.BytesIO(until), weights_only=False))
+    trainer.fit()
+    return model, method, ctx, saved
+
+
+def _to_bytes(state) -> bytes:
+    import io
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def test_flyp_trains_both_towers_and_delivers_the_tuned_text_towers_zero_shot_head(mini_benchmark, tmp_path):
+    from robustbench_ft.models.classifier import zeroshot_head
+    spec = spec_for("flyp", mini_benchmark, lr=1e-3, steps=3, eval_every=3, selection="last")
+    model, method, ctx, _ = _fit(spec, tmp_path)
+    bench = ctx.bench
+    prompts = [bench.benchmark.prompts(c) for c in bench.benchmark.classes]
+    pretrained_head = zeroshot_head(bench.clip.model, bench.clip.tokenizer, prompts)
+    assert torch.allclose(pretrained_head, bench.zeroshot.head)  # the shared CLIP was not tuned
+    tuned_head = zeroshot_head(method.text.clip, bench.clip.tokenizer, prompts)
+    assert not torch.allclose(tuned_head, pretrained_head, atol=1e-4)  # the text tower trained
+    assert torch.allclose(model.head, tuned_head, atol=1e-6)  # the kept classifier uses it
+    assert model.logit_scale.item() == pytest.approx(method.text.log_scale.exp().item())
+    moved = [k for k, v in model.visual.state_dict().items() if not torch.equal(v, bench.zeroshot.visual.state_dict()[k])]
+    assert moved  # and the image tower trained
+
+
+def test_flyp_at_learning_rate_zero_delivers_the_zero_shot_classifier(mini_benchmark, tmp_path):
+    spec = spec_for("flyp", mini_benchmark, lr=0.0, steps=2, eval_every=2)
+    execute(spec, tmp_path)
+    kept = records.load_checkpoint(tmp_path, spec)
+    zeroshot = open_workbench(spec.benchmark, spec.model, spec.pretrained).zeroshot.state_dict()
+    assert kept.keys() == zeroshot.keys()
+    assert all(torch.allclose(kept[k], zeroshot[k].cpu(), atol=1e-6) for k in kept)
+
+
+@pytest.mark.parametrize("method", ["flyp", "ema", "lipsum"])
+def test_a_resumed_method_state_continues_exactly(mini_benchmark, tmp_path, method):
+    """Methods that carry state across steps (FLYP's text tower and its optimiser moments, EMA's
+    average, Lipsum-FT's text sampler) end a run resumed from step 2 exactly as an unbroken one."""
+    spec = spec_for(method, mini_benchmark, lr=1e-3, steps=4, eval_every=2, checkpoint_every=2)
+    straight, straight_method, _, saved = _fit(spec, tmp_path)
+    resumed, resumed_method, _, _ = _fit(spec, tmp_path, until=saved[0])
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
+    for k, v in straight_method.state_dict().get("text", {}).items():
+        assert torch.equal(v, resumed_method.state_dict()["text"][k])

@@ -1,0 +1,127 @@
+"""FLYP (Goyal et al., CVPR 2023): fine-tune like you pretrain, with CLIP's contrastive loss.
+
+Both towers train. Every image of a step is paired with a caption, one of the benchmark's prompt
+templates filled with its class name (drawn at random per image and step: FLYP's datasets list
+every image once per template), and the loss is CLIP's symmetric cross-entropy over the batch's
+image-caption similarities at the learned temperature; captions of the same class are negatives
+of each other, as in FLYP. The logit scale trains too and is clamped to [0, ln 100] after each step,
+as in CLIP's training.
+
+The run delivers an ordinary classifier: the tuned image encoder with the zero-shot head that the
+tuned text encoder builds from every template (Method.delivered_model), at the learned scale. So
+selection scores it, the run keeps it, and post-hoc methods (`flyp+wise`, ...) apply unchanged;
+`flyp+wise` interpolates that classifier, not the text tower itself as FLYP's WiSE-FT did.
+
+The trainable text tower lives in the method (the classifier holds no text tower); its weights are
+part of the method's resume state. In a multi-process run it has its own DistributedDataParallel
+wrapper, and every process gathers the features of the whole global batch (with their gradients)
+before the loss, as FLYP does, so a run's result does not depend on the number of processes.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..distributed import wrap
+from ..models.classifier import ImageClassifier, zeroshot_head
+from .base import METHODS, Batch, Method, RunContext
+
+MAX_LOG_SCALE = math.log(100.0)
+
+
+def contrastive_loss(image_features: torch.Tensor, text_features: torch.Tensor, scale: torch.Tensor
+                     ) -> torch.Tensor:
+    """CLIP's loss: the mean of the image-to-text and text-to-image cross-entropies, pair i of the
+    batch being the positive of row i and column i (features normalised, `scale` = exp(log scale))."""
+    logits = scale * image_features.float() @ text_features.float().T
+    targets = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+def gather(features: torch.Tensor, ctx: RunContext) -> torch.Tensor:
+    """Every process's rows in rank order (the global batch), gradients flowing back to each owner.
+    Every rank then computes the same global loss; autograd's all-gather sums the gradients the
+    ranks send each shard and DDP averages over the ranks, which leaves the one-process gradient."""
+    if not ctx.dist.active:
+        return features
+    from torch.distributed.nn.functional import all_gather
+    return torch.cat(all_gather(features.contiguous()))
+
+
+class TextTower(nn.Module):
+    """A trainable copy of CLIP without its image tower: the text encoder and the log logit scale."""
+
+    def __init__(self, clip: nn.Module) -> None:
+        super().__init__()
+        # deepcopy's memo maps the image tower to None, so only the text side is copied
+        self.clip = copy.deepcopy(clip, memo={id(clip.visual): None})
+        for p in self.clip.parameters():
+            p.requires_grad_(True)
+
+    @property
+    def log_scale(self) -> nn.Parameter:
+        return self.clip.logit_scale
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.clip.encode_text(tokens), dim=-1)
+
+
+@METHODS.register("flyp")
+class FLYP(Method):
+    """Contrastive fine-tuning of both towers against class-prompt captions; zero-shot head at eval."""
+
+    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
+        bench = ctx.bench
+        model.head.requires_grad_(False)  # the head is rebuilt from the text tower, never trained
+        self.bench = bench
+        self.text = TextTower(bench.clip.model).to(bench.device).train(model.training)
+        self.text_forward = wrap(self.text, ctx.dist, bench.device)
+        classes, templates = bench.benchmark.classes, bench.benchmark.templates
+        captions = [t.format(c) for c in classes for t in templates]  # row k * T + j: class k, template j
+        self.caption_tokens = bench.clip.tokenizer(captions)
+        self.templates = len(templates)
+
+    def param_groups(self, model: ImageClassifier) -> list[dict[str, Any]]:
+        return [*super().param_groups(model), {"params": list(self.text.parameters())}]
+
+    def captions(self, labels: torch.Tensor, ctx: RunContext) -> torch.Tensor:
+        """One caption's tokens per label: its class under a template drawn from the run's generator.
+        Templates are drawn for the whole global batch and each process takes its shard's, so the
+        captions do not depend on the number of processes."""
+        rank, world = ctx.dist.shard()
+        template = torch.randint(self.templates, (len(labels) * world,), generator=ctx.generator)
+        mine = template[rank * len(labels):(rank + 1) * len(labels)]
+        return self.caption_tokens[labels.cpu() * self.templates + mine].to(self.bench.device)
+
+    def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
+        text_features = self.text_forward(self.captions(batch.labels, ctx))
+        images, texts = gather(batch.features, ctx), gather(text_features, ctx)
+        return {"clip": contrastive_loss(images, texts, self.text.log_scale.exp())}
+
+    def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
+        with torch.no_grad():
+            self.text.log_scale.clamp_(0, MAX_LOG_SCALE)
+
+    def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
+        """The tuned image encoder, the tuned text tower's zero-shot head and its learned scale."""
+        bench = self.bench
+        was_training = self.text.training
+        head = zeroshot_head(self.text.eval().clip, bench.clip.tokenizer,
+                             [bench.benchmark.prompts(c) for c in bench.benchmark.classes], bench.device)
+        self.text.train(was_training)
+        delivered = ImageClassifier(model.visual, head.to(model.head.dtype), self.text.log_scale.exp().item())
+        delivered = delivered.to(model.head.device)
+        delivered.bias.copy_(model.bias)
+        return delivered
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"text": {k: v.detach().cpu().clone() for k, v in self.text.state_dict().items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.text.load_state_dict(state["text"])
