@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .config import ConfigError, read_yaml
-from .plan import Plan, plan_grid, with_eval_every
+from .plan import Plan, canonical_method, plan_grid, with_eval_every
 
 SWEEP_KEYS = ("benchmarks", "methods", "seeds", "settings", "grid", "launcher")
 
@@ -37,23 +37,43 @@ class Sweep:
     grid: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     launcher: Mapping[str, Any] = field(default_factory=dict)
 
-    def points(self) -> Iterator[dict[str, Any]]:
-        """Every combination of the grid, on top of the fixed settings."""
-        keys = list(self.grid)
-        for values in itertools.product(*(self.grid[k] for k in keys)):
-            yield {**self.settings, **dict(zip(keys, values))}
+    def points(self, method: str) -> Iterator[dict[str, Any]]:
+        """Every combination of the grid keys that apply to `method`, on top of the settings that
+        do: the product is taken per method, so FT is planned once however large Lipsum-FT's grid."""
+        parts = canonical_method(method).split("+")
+        applies = [k for k in self.grid if _applies(k, parts)]
+        settings = {k: v for k, v in self.settings.items() if _applies(k, parts)}
+        for values in itertools.product(*(self.grid[k] for k in applies)):
+            yield {**settings, **dict(zip(applies, values))}
 
     def plan(self, data_root: str | None = None) -> Plan:
         from .data.benchmark import load_benchmark
+        self._check_parts()
         plan = Plan(())
         for benchmark in self.benchmarks:
             defaults = load_benchmark(benchmark, data_root=data_root).train_defaults
-            for point in self.points():
-                overrides = with_eval_every(as_overrides(point, f"sweep {self.name}"))
-                if data_root is not None:
-                    overrides["data_root"] = data_root
-                plan = plan + plan_grid(list(self.methods), list(self.seeds), benchmark, defaults, overrides)
+            for method in self.methods:
+                for point in self.points(method):
+                    overrides = with_eval_every(as_overrides(point, f"sweep {self.name}"))
+                    if data_root is not None:
+                        overrides["data_root"] = data_root
+                    plan = plan + plan_grid([method], list(self.seeds), benchmark, defaults, overrides)
         return plan
+
+    def _check_parts(self) -> None:
+        """A `METHOD.KEY` setting or grid key names a part that some method of the sweep has."""
+        parts = {p for m in self.methods for p in canonical_method(m).split("+")}
+        for key in [*self.settings, *self.grid]:
+            part, dot, _ = key.partition(".")
+            if dot and part not in parts:
+                raise ConfigError(f"sweep {self.name}: {key!r} is a hyper-parameter of {part!r}, which none of "
+                                  f"the methods {list(self.methods)} has")
+
+
+def _applies(key: str, parts: list[str]) -> bool:
+    """A run field applies to every method, `part.key` to the methods that have `part`."""
+    part, dot, _ = key.partition(".")
+    return not dot or part in parts
 
 
 def as_overrides(point: Mapping[str, Any], where: str) -> dict[str, Any]:

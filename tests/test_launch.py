@@ -61,6 +61,16 @@ grid: {lr: [1.0e-4, 3.0e-4], lipsum.lam: [0.5, 1, 2]}
     assert {(s.lr, s.hparams_of("lipsum")["lam"]) for s in lipsum} == \
         {(lr, lam) for lr in (1e-4, 3e-4) for lam in (0.5, 1.0, 2.0)}
     assert {s.eval_every for s in plan.specs} == {2}  # steps without eval_every: five evaluations
+    assert len(list(sweep.points("ft"))) == 2 and len(list(sweep.points("lipsum+wise"))) == 6
+
+
+def test_each_method_multiplies_only_by_its_own_grid_keys(tmp_path):
+    """Six 3-value keys of other methods would make 729 points per run if the product were global."""
+    keys = ["lipsum.lam", "l2sp.alpha", "kd.weight", "carft.weight", "ema.decay", "kd.temperature"]
+    grid = ", ".join(f"{k}: [0.5, 0.9, 1.0]" for k in keys)
+    sweep = load_sweep(_write(tmp_path, f"methods: [ft, lipsum, l2sp, kd, carft, ema]\ngrid: {{{grid}}}\n"))
+    assert [len(list(sweep.points(m))) for m in sweep.methods] == [1, 3, 3, 9, 3, 3]
+    assert len(sweep.plan().specs) == 1 + 3 + 3 + 9 + 3 + 3
 
 
 @pytest.mark.parametrize("text, message", [
@@ -70,7 +80,7 @@ grid: {lr: [1.0e-4, 3.0e-4], lipsum.lam: [0.5, 1, 2]}
     ("methods: [ft]\nseeds: [0, x]", "seeds must be a list of integers"),
     ("methods: [ft]\nlauncher: {nme: slurm}", "unknown launcher options ['nme']"),
     ("methods: [ft]\nlauncher: {time: soon}", "time must be int"),
-    ("methods: [ft, lipsum]\ngrid: {lipsun.lam: [1, 2]}", "hyper-parameters for ['lipsun']"),
+    ("methods: [ft, lipsum]\ngrid: {lipsun.lam: [1, 2]}", "'lipsun.lam' is a hyper-parameter of 'lipsun', which none of the methods"),
     ("methods: [lipsum]\ngrid: {lipsum.lamda: [1, 2]}", "unknown hyper-parameter"),
 ])
 def test_a_bad_sweep_file_is_one_clear_line(tmp_path, capsys, text, message):
