@@ -88,14 +88,14 @@ def test_hand_checked_cells(fixture_results, tmp_path):
     assert "WiSE-FT (best α=0.5 by ID val)" in table
     # Lipsum (index 2) is best in every column: bold
     lipsum_row = next(line for line in table.splitlines() if line.startswith("| Lipsum-FT |"))
-    assert lipsum_row.count("**") == 2 * 4
+    assert lipsum_row.count("**") == 2 * 5  # 3 splits, OOD mean, effective robustness
 
 
 def test_figures_are_written(fixture_results, tmp_path):
     paths = write_report(fixture_results, tmp_path / "r", formats=["md"], plots=True, echo=False)
     figures = [p for p in paths if p.suffix in (".png", ".pdf")]
     names = {p.stem for p in figures}
-    assert names == {"robustness", "energy_gap", "distortion", "accuracy_bars"}
+    assert names == {"robustness", "energy_gap", "distortion", "accuracy_bars", "effective_robustness"}
     assert all(p.stat().st_size > 5000 for p in figures)
 
 
@@ -140,3 +140,30 @@ def test_claims_verdicts():
         "Lipsum-FT's ID accuracy is within 2 pp of FT's": True,
         "Lipsum-FT's mean OOD energy gap is below FT's": True,
     }
+
+
+def test_effective_robustness_by_hand():
+    from robustbench_ft.report.robustness import expit, fit_reference
+    nan = float("nan")
+    # logits: zero-shot (ID 0, OOD 0), FT (ID 1, OOD 0.5) -> the line logit(OOD) = 0.5 logit(ID)
+    frame = _frame([("zeroshot", nan, 0, 0.5, 0.5, 0.0), ("ft", nan, 0, expit(1.0), expit(0.5), 0.0),
+                    ("lipsum", nan, 0, expit(2.0), 0.8, 0.0)])
+    fit = fit_reference(frame)
+    assert (fit.slope, fit.intercept) == pytest.approx((0.5, 0.0), abs=1e-9)
+    assert [p[0] for p in fit.points] == ["zeroshot", "ft"]  # no WiSE curve: zero-shot and FT
+    # Lipsum at ID logit 2: the line expects OOD expit(1) = 0.7311; it has 0.8
+    assert float(fit.effective(expit(2.0), 0.8)) == pytest.approx(0.8 - expit(1.0))
+    assert float(fit.effective(expit(1.0), expit(0.5))) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_effective_robustness_fits_the_wise_curve_when_there_is_one():
+    from robustbench_ft.report.robustness import fit_reference, logit
+    nan = float("nan")
+    frame = _frame([("zeroshot", nan, 0, 0.80, 0.50, 0.0), ("ft", nan, 0, 0.90, 0.30, 0.0),
+                    ("ft+wise", 0.0, 0, 0.80, 0.50, 0.0), ("ft+wise", 0.5, 0, 0.88, 0.48, 0.0),
+                    ("ft+wise", 1.0, 0, 0.90, 0.30, 0.0)])
+    fit = fit_reference(frame)
+    assert len(fit.points) == 4 and "ft" not in [p[0] for p in fit.points]
+    x, y = logit([0.8, 0.8, 0.88, 0.9]), logit([0.5, 0.5, 0.48, 0.3])
+    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+    assert fit.slope == pytest.approx(slope) and fit.intercept == pytest.approx(y.mean() - slope * x.mean())

@@ -5,7 +5,9 @@
 - energy_gap: OOD accuracy drop against zero-shot vs energy gap, per method and split (Lipsum-FT's
   argument that a larger energy gap goes with a larger drop);
 - distortion: feature distortion per split and method (is OOD distorted more than ID?);
-- accuracy_bars: accuracy per split and method.
+- accuracy_bars: accuracy per split and method;
+- effective_robustness: ID vs mean OOD accuracy on logit axes with the reference line of
+  robustness.py (zero-shot and FT's WiSE curve); a method's height above it is its effective robustness.
 Post-hoc methods enter the last three at the chosen alpha. The frame is the selection's
 (tables.selected_frame): one series per `entry`, i.e. per selected configuration, in table order.
 """
@@ -18,8 +20,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from .robustness import RobustnessFit  # noqa: E402
 
 
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7.5,
@@ -147,9 +152,39 @@ def plot_accuracy_bars(frame: pd.DataFrame, out: Path, alpha: float) -> list[Pat
     return _save(fig, out, "accuracy_bars")
 
 
-def write_figures(frame: pd.DataFrame, out: Path, alpha: float = 0.5) -> list[Path]:
+def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit: RobustnessFit) -> list[Path]:
+    means = _means(_at_alpha(frame, alpha), "acc")
+    per = means.groupby(["entry", "role"], observed=True)["value"].mean().unstack("role")
+    fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    ref = np.array([(p[1], p[2]) for p in fit.points])
+    ax.plot(ref[:, 0], ref[:, 1], "o", mfc="none", color="gray", ms=5, label="reference points")
+    lows, highs = [*ref[:, 0], *per["id"]], [*ref[:, 0], *per["id"]]
+    xs = np.linspace(max(0.01, min(lows) - 0.02), min(0.99, max(highs) + 0.02), 100)
+    ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label="fit (logit space)")
+    zeroshot = _zeroshot_entries(frame)
+    for i, entry in enumerate(_ordered(frame, per.index)):
+        style = {"marker": "*", "ms": 12, "color": "black"} if entry in zeroshot else \
+            {"marker": MARKERS[i % len(MARKERS)], "ms": 6}
+        ax.plot(per.loc[entry, "id"], per.loc[entry, "ood"], ls="none", label=entry, **style)
+    ax.set_xscale("logit")
+    ax.set_yscale("logit")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{100 * v:g}"))
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("ID accuracy (%, logit scale)")
+    ax.set_ylabel("mean OOD accuracy (%, logit scale)")
+    ax.set_title("Effective robustness")
+    ax.grid(alpha=0.3)
+    _legend(ax)
+    return _save(fig, out, "effective_robustness")
+
+
+def write_figures(frame: pd.DataFrame, out: Path, alpha: float = 0.5,
+                  fit: RobustnessFit | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = plot_robustness(frame, out) + plot_accuracy_bars(frame, out, alpha)
+    if fit is not None:
+        paths += plot_effective_robustness(frame, out, alpha, fit)
     metrics = set(frame["metric"])
     if "energy_gap" in metrics and "zeroshot" in set(frame["method"]):
         paths += plot_energy_gap(frame, out, alpha)

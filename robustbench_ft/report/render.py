@@ -10,6 +10,7 @@ from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
 from .figures import write_figures
+from .robustness import fit_reference
 from .selection import DEFAULT_SELECTION, selection_rule
 from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
 
@@ -47,11 +48,12 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     for benchmark, part in frame.groupby("benchmark", observed=True):
         folder = out / str(benchmark)
         chosen = entries(part, rule)
+        fit = fit_reference(selected_frame(chosen))
         for family, metrics in FAMILIES.items():
             present = [m for m in metrics if m in set(part["metric"])]
             if not present:
                 continue
-            table = build_table(part, present, alpha, rule, chosen)
+            table = build_table(part, present, alpha, rule, chosen, fit)
             for fmt in formats:
                 path = folder / f"{family}.{fmt}"
                 atomic_write_text(path, RENDERERS[fmt](table))
@@ -64,5 +66,5 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
             atomic_write_text(path, claims)
             written.append(path)
         if plots:
-            written += write_figures(selected_frame(chosen), folder / "figures", alpha)
+            written += write_figures(selected_frame(chosen), folder / "figures", alpha, fit)
     return written

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..method_info import method_label
 from .collect import BUDGET_COLUMNS, setting_columns
+from .robustness import RobustnessFit
 from .selection import Choice, Selection, selection_rule
 
 FAMILIES: dict[str, list[str]] = {
@@ -30,6 +31,7 @@ METRIC_LABELS = {"acc": "Acc. (%)", "nll": "NLL", "ece": "ECE (%)",
 PERCENT = {"acc", "ece"}
 HIGHER_IS_BETTER = {"acc"}
 MEAN_OOD = "OOD mean"
+EFFECTIVE = "Eff. rob."  # effective robustness (robustness.py), accuracy tables only
 DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
 
 
@@ -126,15 +128,17 @@ def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
     return notes
 
 
-def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str]
-               ) -> dict[str, tuple[float, float, int]]:
+def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str],
+               fit: RobustnessFit | None = None) -> dict[str, tuple[float, float, int]]:
     rows = part[part["metric"] == metric]
     per_seed = rows.pivot_table(index="seed", columns="split", values="value", aggfunc="mean",
                                observed=True)
     if ood and all(s in per_seed for s in ood):
         per_seed[MEAN_OOD] = per_seed[ood].mean(axis=1)
+        if fit is not None and metric == "acc" and splits[0] in per_seed:
+            per_seed[EFFECTIVE] = fit.effective(per_seed[splits[0]], per_seed[MEAN_OOD])
     cells = {}
-    for column in [*splits, MEAN_OOD]:
+    for column in [*splits, MEAN_OOD, EFFECTIVE]:
         if column in per_seed:
             values = per_seed[column].dropna()
             std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
@@ -143,10 +147,12 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
 
 
 def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
-                rule: Selection | None = None, chosen: list[Entry] | None = None) -> Table:
+                rule: Selection | None = None, chosen: list[Entry] | None = None,
+                fit: RobustnessFit | None = None) -> Table:
     """One table over `metrics` (one block of rows per metric) of one benchmark's frame.
 
-    `chosen` is `entries(frame, rule)` when the caller has it already (one per report).
+    `chosen` is `entries(frame, rule)` when the caller has it already (one per report); with
+    `fit`, accuracy rows gain an effective-robustness column against that reference line.
     """
     rule = rule or selection_rule()
     chosen = entries(frame, rule) if chosen is None else chosen
@@ -154,16 +160,21 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
     ood = list(dict.fromkeys(frame.loc[frame["role"] == "ood", "split"]))
     splits = id_splits + ood
     columns = [*splits, MEAN_OOD] if ood else splits
+    fit = fit if ood and "acc" in metrics else None
+    if fit is not None:
+        columns.append(EFFECTIVE)
     if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
         chosen = [e for e in chosen if e.choice.method != "zeroshot"]
     table = Table(columns, [], {}, set(), {}, notes=selection_notes(chosen, rule))
+    if fit is not None:
+        table.notes.append(fit.describe())
     for metric in metrics:
         for label, entry, part in _table_rows(chosen, rule, alpha):
             row = label if len(metrics) == 1 else f"{label} · {METRIC_LABELS.get(metric, metric)}"
             table.rows.append(row)
             table.row_metric[row] = metric
             table.row_config[row] = entry.choice.config
-            for column, value in _cells_for(part, metric, splits, ood).items():
+            for column, value in _cells_for(part, metric, splits, ood, fit).items():
                 table.cells[(row, column)] = value
     _mark_best(table, metrics)
     return table
