@@ -68,7 +68,7 @@ def test_collect_schema_and_skips(fixture_results):
 
 
 @pytest.mark.parametrize("name", ["accuracy.md", "accuracy.tex", "accuracy.csv", "uncertainty.md",
-                                  "distortion.md", "records.csv"])
+                                  "distortion.md", "records.csv", "significance.md"])
 def test_golden_files(fixture_results, tmp_path, name):
     out = tmp_path / "report"
     write_report(fixture_results, out, echo=False)
@@ -167,3 +167,21 @@ def test_effective_robustness_fits_the_wise_curve_when_there_is_one():
     x, y = logit([0.8, 0.8, 0.88, 0.9]), logit([0.5, 0.5, 0.48, 0.3])
     slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
     assert fit.slope == pytest.approx(slope) and fit.intercept == pytest.approx(y.mean() - slope * x.mean())
+
+
+def test_paired_gap_interval_by_hand():
+    import pandas as pd
+    from robustbench_ft.report.significance import paired_gap
+    gap = paired_gap(pd.Series([1.0, 2.0, 3.0]))
+    # mean 2, sd 1, n 3: half-width t(0.975, 2) / sqrt(3) = 4.302653 / 1.732051 = 2.484138
+    assert (gap.mean, gap.low, gap.high) == pytest.approx((2.0, 2.0 - 2.484138, 2.0 + 2.484138), abs=1e-6)
+    assert gap.real is False and paired_gap(pd.Series([1.0, 1.2, 0.9])).real is True
+    assert paired_gap(pd.Series([1.5])).real is None
+
+
+def test_significance_pairs_seeds(fixture_results, tmp_path):
+    write_report(fixture_results, tmp_path / "r", formats=["md"], echo=False)
+    table = (tmp_path / "r" / "toy" / "significance.md").read_text()
+    # every fixture method has the same seed slope, so Lipsum - FT is exactly 7 points at each seed
+    assert "| Lipsum-FT | FT | +7.0 [+7.0, +7.0] | yes | +7.0 [+7.0, +7.0] | yes |" in table
+    assert "| FT | FT |" not in table and "| Zero-shot | zero-shot |" not in table

@@ -12,6 +12,7 @@ from .collect import collect
 from .figures import write_figures
 from .robustness import fit_reference
 from .selection import DEFAULT_SELECTION, selection_rule
+from .significance import significance_markdown
 from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
 
 RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
@@ -20,7 +21,8 @@ RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
                  plots: bool = False, alpha: float = 0.5, echo: bool = True,
                  selection: str = DEFAULT_SELECTION) -> list[Path]:
-    """Write <out>/<benchmark>/<family>.<fmt>, claims.md (+ records.csv, figures); returns the paths.
+    """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md (+ records.csv, figures);
+    returns the paths.
 
     `selection` names the rule that picks each method's configuration (selection.py); claims
     always compare one configuration per method, so under `all` they use the default rule.
@@ -64,6 +66,11 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         if claims:
             path = folder / "claims.md"
             atomic_write_text(path, claims)
+            written.append(path)
+        significance = significance_markdown(chosen)
+        if significance:
+            path = folder / "significance.md"
+            atomic_write_text(path, significance)
             written.append(path)
         if plots:
             written += write_figures(selected_frame(chosen), folder / "figures", alpha, fit)
