@@ -10,6 +10,7 @@ from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
 from .figures import write_figures
+from .reference import reference_markdown
 from .robustness import fit_reference
 from .selection import DEFAULT_SELECTION, selection_rule
 from .significance import significance_markdown
@@ -21,7 +22,8 @@ RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
                  plots: bool = False, alpha: float = 0.5, echo: bool = True,
                  selection: str = DEFAULT_SELECTION) -> list[Path]:
-    """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md (+ records.csv, figures);
+    """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md, reference.md
+    (published numbers beside measured, where a paper reports the runs) (+ records.csv, figures);
     returns the paths.
 
     `selection` names the rule that picks each method's configuration (selection.py); claims
@@ -66,6 +68,12 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         if claims:
             path = folder / "claims.md"
             atomic_write_text(path, claims)
+            written.append(path)
+        id_split = str(part.loc[part["role"] == "id", "split"].iloc[0]) if (part["role"] == "id").any() else ""
+        reference = reference_markdown(chosen, str(benchmark), id_split)
+        if reference:
+            path = folder / "reference.md"
+            atomic_write_text(path, reference)
             written.append(path)
         significance = significance_markdown(chosen)
         if significance:
