@@ -321,8 +321,14 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from .report.render import write_report
-    written = write_report(Path(args.results), Path(args.out), formats=_csv(args.format),
+    formats = _csv(args.format)
+    if args.screenshot and "html" not in formats:
+        raise ConfigError("--screenshot takes a picture of the HTML page: add html to --format")
+    written = write_report(Path(args.results), Path(args.out), formats=formats,
                            plots=args.plots, alpha=args.alpha, echo=False, selection=args.selection)
+    if args.screenshot:
+        from .report.browser import screenshot
+        written.append(screenshot(Path(args.out) / "report.html", Path(args.screenshot)))
     print(f"wrote {len(written)} files under {args.out}:", file=sys.stderr)
     for path in written:
         print(f"  {path}", file=sys.stderr)
@@ -385,8 +391,10 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="tables and figures from a results folder")
     rep.add_argument("--results", default=str(DEFAULT_RESULTS))
     rep.add_argument("--out", default="report")
-    rep.add_argument("--format", default="md,tex,csv")
+    rep.add_argument("--format", default="md,tex,csv",
+                     help="comma list of md, tex, csv (a file per table) and html (one page, figures inlined)")
     rep.add_argument("--plots", action="store_true")
+    rep.add_argument("--screenshot", metavar="PNG", help="with --format html: a headless Chromium's picture of the page")
     rep.add_argument("--alpha", type=float, default=0.5, help="WiSE alpha shown in the tables")
     rep.add_argument("--selection", default="best_id_val",
                      help="model selection rule: best_id_val (default), oracle_id_test, all")

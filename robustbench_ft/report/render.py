@@ -1,39 +1,43 @@
-"""`robustbench-ft report`: collect records, write tables per metric family and figures."""
+"""`robustbench-ft report`: collect records, write tables per metric family, figures and a page."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from ..config import ConfigError
 from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
 from .figures import write_figures
+from .html import Section, page
 from .reference import reference_markdown
 from .robustness import fit_reference
-from .selection import DEFAULT_SELECTION, selection_rule
+from .selection import DEFAULT_SELECTION, Selection, selection_rule
 from .significance import significance_markdown
 from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
 
 RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
+PAGE = "html"  # not a per-table format: one page of everything, <out>/report.html
+FORMATS = sorted([*RENDERERS, PAGE])
 
 
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
                  plots: bool = False, alpha: float = 0.5, echo: bool = True,
                  selection: str = DEFAULT_SELECTION) -> list[Path]:
     """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md, reference.md
-    (published numbers beside measured, where a paper reports the runs) (+ records.csv, figures);
-    returns the paths.
+    (published numbers beside measured, where a paper reports the runs) (+ records.csv, figures,
+    and with format html <out>/report.html, which always has the figures); returns the paths.
 
     `selection` names the rule that picks each method's configuration (selection.py); claims
     always compare one configuration per method, so under `all` they use the default rule.
     """
-    unknown = [f for f in formats if f not in RENDERERS]
+    unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ConfigError(f"unknown report formats {unknown}; expected a comma list of {sorted(RENDERERS)}")
+        raise ConfigError(f"unknown report formats {unknown}; expected a comma list of {FORMATS}")
     rule = selection_rule(selection)
-    claims_rule = rule if rule.one_per_method else selection_rule(DEFAULT_SELECTION)
     collection = collect(results)
     for folder, why in collection.skipped:
         print(f"skipped {folder}: {why}", file=sys.stderr)
@@ -49,37 +53,50 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         path = out / "records.csv"
         atomic_write_text(path, frame.to_csv(index=False))
         written.append(path)
+    sections = []
     for benchmark, part in frame.groupby("benchmark", observed=True):
-        folder = out / str(benchmark)
-        chosen = entries(part, rule)
-        fit = fit_reference(selected_frame(chosen))
-        for family, metrics in FAMILIES.items():
-            present = [m for m in metrics if m in set(part["metric"])]
-            if not present:
-                continue
-            table = build_table(part, present, alpha, rule, chosen, fit)
-            for fmt in formats:
-                path = folder / f"{family}.{fmt}"
-                atomic_write_text(path, RENDERERS[fmt](table))
-                written.append(path)
-            if echo and family == "accuracy":
-                print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
-        claims = claims_markdown(selected_frame(chosen if claims_rule is rule else entries(part, claims_rule)))
-        if claims:
-            path = folder / "claims.md"
-            atomic_write_text(path, claims)
-            written.append(path)
-        id_split = str(part.loc[part["role"] == "id", "split"].iloc[0]) if (part["role"] == "id").any() else ""
-        reference = reference_markdown(chosen, str(benchmark), id_split)
-        if reference:
-            path = folder / "reference.md"
-            atomic_write_text(path, reference)
-            written.append(path)
-        significance = significance_markdown(chosen)
-        if significance:
-            path = folder / "significance.md"
-            atomic_write_text(path, significance)
-            written.append(path)
-        if plots:
-            written += write_figures(selected_frame(chosen), folder / "figures", alpha, fit)
+        section = Section(f"Benchmark: {benchmark}")
+        written += _write_benchmark(part, str(benchmark), out / str(benchmark), formats, rule, alpha,
+                                    plots or PAGE in formats, echo, section)
+        sections.append(section)
+    if PAGE in formats:
+        path = out / "report.html"
+        atomic_write_text(path, page(f"robustbench-ft report: {results}", sections, collection.skipped))
+        written.append(path)
+    return written
+
+
+def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: list[str], rule: Selection,
+                     alpha: float, plots: bool, echo: bool, section: Section) -> list[Path]:
+    """One benchmark's tables, notes and figures; each also goes into the page's section."""
+    written: list[Path] = []
+
+    def text_file(name: str, text: str, heading: str) -> None:
+        if text:
+            atomic_write_text(folder / name, text)
+            written.append(folder / name)
+            section.add_markdown(heading, text)
+
+    chosen = entries(part, rule)
+    fit = fit_reference(selected_frame(chosen))
+    for family, metrics in FAMILIES.items():
+        present = [m for m in metrics if m in set(part["metric"])]
+        if not present:
+            continue
+        table = build_table(part, present, alpha, rule, chosen, fit)
+        section.add_table(family.capitalize(), table)
+        for fmt in (f for f in formats if f in RENDERERS):
+            atomic_write_text(folder / f"{family}.{fmt}", RENDERERS[fmt](table))
+            written.append(folder / f"{family}.{fmt}")
+        if echo and family == "accuracy":
+            print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
+    id_split = str(part.loc[part["role"] == "id", "split"].iloc[0]) if (part["role"] == "id").any() else ""
+    text_file("significance.md", significance_markdown(chosen), "Significance against FT and zero-shot")
+    text_file("reference.md", reference_markdown(chosen, benchmark, id_split), "Measured and published")
+    claims_chosen = chosen if rule.one_per_method else entries(part, selection_rule(DEFAULT_SELECTION))
+    text_file("claims.md", claims_markdown(selected_frame(claims_chosen)), "Claims")
+    if plots:
+        figures = write_figures(selected_frame(chosen), folder / "figures", alpha, fit)
+        section.add_figures(figures)
+        written += figures
     return written
