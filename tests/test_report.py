@@ -208,3 +208,23 @@ def test_published_numbers_beside_measured(tmp_path):
     assert "| Lipsum-FT | clipart | – | 68.08 | – | – |" in table  # a split the runs did not test
     # the paper's OOD mean over its 4 OOD splits: (66.69 + 65.57 + 43.77 + 56.98) / 4 = 58.2525
     assert "| Zero-shot | OOD mean | 58.00 ± 0.00 | 58.25 | -0.25 | no |" in table
+
+
+def test_training_curves_from_the_runs_logs(fixture_results, tmp_path):
+    from robustbench_ft.report.curves import load_curves
+    from robustbench_ft.report.selection import selection_rule
+    from robustbench_ft.report.tables import entries, selected_frame
+    for seed, folder in enumerate(sorted((fixture_results / "toy" / "lipsum").iterdir())):
+        lines = [{"step": s, "lr": 0.1 * s, "loss": 1.0 + seed, "ce": 0.5, "lipsum": 0.5 + seed} for s in (1, 2)]
+        lines[-1]["val_acc"] = 0.6 + 0.1 * seed
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    collection = collect(fixture_results)
+    selected = selected_frame(entries(collection.frame, selection_rule()))
+    curves = load_curves(selected, collection.folders)
+    assert set(curves["entry"]) == {"Lipsum-FT"}  # the only runs with logs
+    assert set(curves["quantity"]) == {"lr", "loss", "ce", "lipsum", "val_acc"}
+    val = curves[curves["quantity"] == "val_acc"]
+    assert sorted(val["value"]) == pytest.approx([0.6, 0.7, 0.8]) and set(val["step"]) == {2}
+    paths = write_report(fixture_results, tmp_path / "r", formats=["md"], plots=True, echo=False)
+    curve_png = [p for p in paths if p.name == "training_curves.png"]
+    assert curve_png and curve_png[0].stat().st_size > 10_000

@@ -45,6 +45,7 @@ DEFAULT_WEIGHTS = next(f.default for f in fields(RunSpec) if f.name == "pretrain
 class Collection:
     frame: pd.DataFrame
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
+    folders: dict[str, Path] = field(default_factory=dict)  # run digest -> its folder (metrics.jsonl)
 
 
 def _settings(spec: dict[str, Any], nested_hparams: bool) -> dict[str, Any]:
@@ -93,6 +94,7 @@ def collect(results_root: str | Path) -> Collection:
     root = Path(results_root)
     parsed: list[tuple[dict[str, Any], list[tuple]]] = []
     skipped: list[tuple[str, str]] = []
+    folders: dict[str, Path] = {}
     for spec_file in sorted(root.rglob("spec.yaml")):
         folder = spec_file.parent
         result_file = folder / "result.json"
@@ -105,7 +107,9 @@ def collect(results_root: str | Path) -> Collection:
             parsed.append(_parse(json.loads(result_file.read_text())))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             skipped.append((str(folder), f"corrupt result.json ({type(err).__name__}: {err})"))
-    return Collection(_frame(parsed), skipped)
+            continue
+        folders[parsed[-1][0]["run"]] = folder
+    return Collection(_frame(parsed), skipped, folders)
 
 
 def frame_from_results(results: list[dict[str, Any]]) -> pd.DataFrame:

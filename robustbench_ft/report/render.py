@@ -11,6 +11,7 @@ from ..config import ConfigError
 from ..util import atomic_write_text
 from .claims import claims_markdown
 from .collect import collect
+from .curves import load_curves, plot_training_curves
 from .figures import write_figures
 from .html import Section, page
 from .reference import reference_markdown
@@ -57,7 +58,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     for benchmark, part in frame.groupby("benchmark", observed=True):
         section = Section(f"Benchmark: {benchmark}")
         written += _write_benchmark(part, str(benchmark), out / str(benchmark), formats, rule, alpha,
-                                    plots or PAGE in formats, echo, section)
+                                    plots or PAGE in formats, echo, section, collection.folders)
         sections.append(section)
     if PAGE in formats:
         path = out / "report.html"
@@ -67,7 +68,8 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
 
 
 def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: list[str], rule: Selection,
-                     alpha: float, plots: bool, echo: bool, section: Section) -> list[Path]:
+                     alpha: float, plots: bool, echo: bool, section: Section,
+                     folders: dict[str, Path]) -> list[Path]:
     """One benchmark's tables, notes and figures; each also goes into the page's section."""
     written: list[Path] = []
 
@@ -96,7 +98,11 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
     claims_chosen = chosen if rule.one_per_method else entries(part, selection_rule(DEFAULT_SELECTION))
     text_file("claims.md", claims_markdown(selected_frame(claims_chosen)), "Claims")
     if plots:
-        figures = write_figures(selected_frame(chosen), folder / "figures", alpha, fit)
+        selected = selected_frame(chosen)
+        figures = write_figures(selected, folder / "figures", alpha, fit)
+        curves = load_curves(selected, folders)
+        if not curves.empty:
+            figures += plot_training_curves(selected, curves, folder / "figures")
         section.add_figures(figures)
         written += figures
     return written
