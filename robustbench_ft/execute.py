@@ -19,6 +19,7 @@ import torch
 from . import records
 from .distributed import SINGLE, DistEnv, broadcast
 from .evaluate import evaluate, val_accuracy
+from .loggers import Loggers
 from .methods.base import Method, RunContext, build_method, completed
 from .models.classifier import ImageClassifier
 from .spec import RunSpec
@@ -121,4 +122,10 @@ def _train(model: ImageClassifier, method: Method, ctx: RunContext, folder: Path
         if writes:
             metrics.truncate(trainer.log_lines)
             log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
-    return trainer.fit()
+    if not writes:
+        return trainer.fit()
+    trainer.log = Loggers(metrics, spec, folder, trainer.step)  # + TensorBoard / W&B where asked
+    try:
+        return trainer.fit()
+    finally:
+        trainer.log.close()

@@ -69,6 +69,7 @@ class RunSpec:
     data_root: str | None = field(default=None, metadata={"identity": False})  # where the data lives
     workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
     checkpoint_every: int | None = field(default=None, metadata={"identity": False})  # resume state cadence
+    log: str | None = field(default=None, metadata={"identity": False})  # live loggers: tensorboard,wandb
     hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:
@@ -98,6 +99,9 @@ class RunSpec:
             problems.append(f"schedule in {SCHEDULES}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision in {PRECISIONS}")
+        if self.log:
+            from .loggers import logger_names
+            logger_names(self.log)  # a one-line error for an unknown or uninstalled logger
         if problems:
             got = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "hparams")
             raise ConfigError(f"invalid run spec of {self.method!r} on {self.benchmark!r}: expected "
