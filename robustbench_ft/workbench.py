@@ -20,6 +20,7 @@ from .identity import artifacts_key
 from .models.classifier import ImageClassifier, zeroshot_head
 from .models.inputs import InputPipeline
 from .models.loading import ClipBundle, load_clip
+from .models.text import encode_text
 from .models.tokenizers import random_token_sequences
 from .spec import RunSpec
 
@@ -88,7 +89,7 @@ class Workbench:
 
 @torch.no_grad()
 def encode_texts(clip: ClipBundle, tokens: torch.Tensor, device: torch.device) -> torch.Tensor:
-    return torch.nn.functional.normalize(clip.model.encode_text(tokens.to(device)).float(), dim=-1)
+    return torch.nn.functional.normalize(encode_text(clip.model, tokens.to(device)).float(), dim=-1)
 
 
 _OPEN: dict[tuple, Workbench] = {}

@@ -30,6 +30,7 @@ from torch import nn
 
 from ..distributed import wrap
 from ..models.classifier import ImageClassifier, zeroshot_head
+from ..models.text import encode_text
 from .base import METHODS, Batch, Method, RunContext
 
 MAX_LOG_SCALE = math.log(100.0)
@@ -69,7 +70,7 @@ class TextTower(nn.Module):
         return self.clip.logit_scale
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.clip.encode_text(tokens), dim=-1)
+        return F.normalize(encode_text(self.clip, tokens), dim=-1)
 
 
 @METHODS.register("flyp")

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .text import encode_text
+
 
 class ImageClassifier(nn.Module):
     """Image encoder + head (+ fixed bias); forward returns (logits, normalised features)."""
@@ -48,7 +50,7 @@ def zeroshot_head(clip: nn.Module, tokenizer, prompts_per_class: list[list[str]]
     rows = []
     for prompts in prompts_per_class:
         tokens = tokenizer(prompts).to(device)
-        embeddings = F.normalize(clip.encode_text(tokens).float(), dim=-1)
+        embeddings = F.normalize(encode_text(clip, tokens).float(), dim=-1)
         rows.append(F.normalize(embeddings.mean(0), dim=-1))
     return torch.stack(rows)
 
