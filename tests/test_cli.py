@@ -14,6 +14,17 @@ def test_list(capsys):
         assert name in out
 
 
+def test_list_gives_every_method_a_description_and_a_reference(capsys):
+    from robustbench_ft.methods.base import METHODS, method_class
+    method_class("ft")  # imports the catalogue
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    for name in METHODS.names():
+        line = next(i for i, text in enumerate(out) if text.strip().startswith(name + " "))
+        assert len(out[line].split(":", 1)[1].strip()) > 20, name  # "label: description"
+        assert out[line + 1].strip().startswith("reference: "), name
+
+
 def test_unknown_method_is_a_clear_error(capsys, tmp_path):
     assert main(["run", "--methods", "nope", "--results", str(tmp_path)]) == 2
     assert "unknown method 'nope'" in capsys.readouterr().err
