@@ -7,7 +7,10 @@ the classes (ImageNet-R, -A) is scored on the logits of those classes only.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
+from torch import nn
 
 from .data.benchmark import Split
 from .metrics import accuracy, split_metrics
@@ -28,20 +31,32 @@ def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int]
     return logits[:, class_subset], mapped
 
 
-def evaluate(classifier: ImageClassifier, bench: Workbench) -> dict[str, dict[str, float]]:
+def evaluate(classifier: nn.Module, bench: Workbench) -> dict[str, dict[str, float]]:
     """{split: {metric: value}} over the ID test split and every OOD split."""
-    results = {}
+    return evaluate_each([classifier], bench)[0]
+
+
+def evaluate_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[dict[str, dict[str, float]]]:
+    """`evaluate` of every classifier, each split read once for all of them (Workbench.predict_each)."""
+    results: list[dict[str, dict[str, float]]] = [{} for _ in classifiers]
     for split in bench.benchmark.test_splits:
         images = bench.benchmark.test_set(split)
-        out = bench.predict(classifier, images)
         reference = bench.zeroshot_outputs(split)
-        logits, labels = restrict(out.logits, out.labels, images.class_subset)
-        results[split] = split_metrics(logits, labels, out.features, reference.features,
-                                       bench.energy_text_features, bench.logit_scale)
+        for result, out in zip(results, bench.predict_each(classifiers, images)):
+            logits, labels = restrict(out.logits, out.labels, images.class_subset)
+            result[split] = split_metrics(logits, labels, out.features, reference.features,
+                                          bench.energy_text_features, bench.logit_scale)
     return results
 
 
-def _accuracy(classifier: ImageClassifier, bench: Workbench, images: Split) -> float:
+def val_accuracy_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[float]:
+    """ID validation accuracy of every classifier, the split read once for all of them."""
+    images = bench.benchmark.val_set()
+    return [accuracy(*restrict(out.logits, out.labels, images.class_subset))
+            for out in bench.predict_each(classifiers, images)]
+
+
+def _accuracy(classifier: nn.Module, bench: Workbench, images: Split) -> float:
     out = bench.predict(classifier, images)
     return accuracy(*restrict(out.logits, out.labels, images.class_subset))
 

@@ -18,7 +18,7 @@ import torch
 
 from . import records
 from .distributed import SINGLE, DistEnv, broadcast
-from .evaluate import evaluate, val_accuracy
+from .evaluate import evaluate_each, val_accuracy_each
 from .loggers import Loggers
 from .methods.base import Method, RunContext, build_method, completed
 from .models.classifier import ImageClassifier
@@ -89,10 +89,10 @@ def _compute(spec: RunSpec, root: Path, folder: Path | None, device: torch.devic
         return None
     if summary is not None or method.keeps_weights:
         records.save_checkpoint(folder, model.state_dict())
-    entries = []
-    for variant, candidate in method.variants(model, ctx):
-        entries.append({**variant, "val_acc": val_accuracy(candidate, bench),
-                        "splits": evaluate(candidate, bench)})
+    variants = list(method.variants(model, ctx))  # evaluated together: each split is read once
+    candidates = [candidate for _, candidate in variants]
+    entries = [{**fields, "val_acc": val, "splits": splits} for (fields, _), val, splits in
+               zip(variants, val_accuracy_each(candidates, bench), evaluate_each(candidates, bench))]
     log(f"{spec.method} seed {spec.seed}: done in {time.time() - started:.0f}s -> {folder}")
     return {
         "run": spec.digest(),

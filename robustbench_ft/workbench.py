@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import torch
+from torch import nn
 
 from .artifacts import ArtifactStore, artifacts_folder
 from .data.benchmark import Benchmark, Split, load_benchmark
@@ -61,19 +63,30 @@ class Workbench:
             p.requires_grad_(True)
         return model.train()
 
-    @torch.no_grad()
-    def predict(self, classifier: ImageClassifier, images: Split) -> SplitOutputs:
+    def predict(self, classifier: nn.Module, images: Split) -> SplitOutputs:
         """Outputs on every image the split yields (a skipped undecodable file has no row)."""
-        was_training = classifier.training
-        classifier.eval()
-        logits, features, labels = [], [], []
+        return self.predict_each([classifier], images)[0]
+
+    @torch.no_grad()
+    def predict_each(self, classifiers: Sequence[nn.Module], images: Split) -> list[SplitOutputs]:
+        """Each classifier's outputs on the split, in one pass over it: every batch is decoded and
+        transformed once and run through every classifier while it is in memory (WiSE's 11 alphas
+        cost one pass of data loading, not 11). Outputs equal separate `predict` calls exactly."""
+        modes = [c.training for c in classifiers]
+        for c in classifiers:
+            c.eval()
+        logits: list[list[torch.Tensor]] = [[] for _ in classifiers]
+        features: list[list[torch.Tensor]] = [[] for _ in classifiers]
+        labels = []
         for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device):
-            out_logits, out_features = classifier(x)
-            logits.append(out_logits.float().cpu())
-            features.append(out_features.float().cpu())
+            for i, classifier in enumerate(classifiers):
+                out_logits, out_features = classifier(x)
+                logits[i].append(out_logits.float().cpu())
+                features[i].append(out_features.float().cpu())
             labels.append(y.cpu())
-        classifier.train(was_training)
-        return SplitOutputs(torch.cat(logits), torch.cat(features), torch.cat(labels))
+        for c, mode in zip(classifiers, modes):
+            c.train(mode)
+        return [SplitOutputs(torch.cat(lo), torch.cat(fe), torch.cat(labels)) for lo, fe in zip(logits, features)]
 
     def zeroshot_outputs(self, split: str) -> SplitOutputs:
         if split not in self._zeroshot_outputs:

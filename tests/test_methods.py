@@ -179,6 +179,31 @@ def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp
     assert [r["alpha"] for r in result["records"]] == [0.0, 0.5, 1.0]
 
 
+def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchmark, tmp_path, monkeypatch):
+    from robustbench_ft.evaluate import evaluate, evaluate_each, val_accuracy
+    from robustbench_ft.models.classifier import interpolate_state
+    ft = spec_for("ft", mini_benchmark, lr=1e-3)
+    wise = spec_for("wise", mini_benchmark, lr=1e-3, hparams={"wise": {"alphas": [0.0, 0.3, 1.0]}})
+    execute(ft, tmp_path)
+    result = execute(wise, tmp_path)
+    bench = context(wise, tmp_path).bench
+    tuned = records.load_checkpoint(tmp_path, ft)
+    for record in result["records"]:
+        alone = bench.fresh_classifier().eval()
+        alone.load_state_dict(interpolate_state(bench.zeroshot.state_dict(), tuned, record["alpha"]))
+        assert record["splits"] == evaluate(alone, bench)  # every metric, exactly
+        assert record["val_acc"] == val_accuracy(alone, bench)
+    decoded = []
+    real_eval = bench.inputs.eval
+    monkeypatch.setattr(bench.inputs, "eval", lambda *a, **k: decoded.append(1) or real_eval(*a, **k))
+    variants = [m for _, m in build_method(wise).variants(bench.fresh_classifier(), context(wise, tmp_path))]
+    evaluate_each(variants, bench)
+    one_pass = len(decoded)
+    decoded.clear()
+    evaluate(variants[0], bench)
+    assert one_pass == len(decoded) > 0  # three alphas, each split transformed once
+
+
 def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
     """ViT-S-32, random init: 224 px inputs, CLIP's BPE tokenizer and its random-text range."""
     spec = spec_for("lipsum", mini_benchmark, model="ViT-S-32", pretrained=None, steps=1, batch_size=8)

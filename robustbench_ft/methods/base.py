@@ -132,7 +132,9 @@ class Method:
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
-        """The models to evaluate, each with the fields that tell it apart (e.g. alpha)."""
+        """The models to evaluate, each with the fields that tell it apart (e.g. alpha). They are
+        evaluated together, every batch run through each (Workbench.predict_each), so a module
+        must stay valid after later ones are yielded: yield distinct modules, not one mutated."""
         yield {}, model
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+import torch
+from torch import nn
+
 from ..hparams import HParam
 from ..models.classifier import ImageClassifier, interpolate_state
 from .base import METHODS, RunContext
@@ -27,9 +30,27 @@ class WiSE(PostHoc):
         return len(self.hp["alphas"])
 
     def variants(self, model: ImageClassifier, ctx: RunContext
-                 ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
+                 ) -> Iterator[tuple[dict[str, Any], nn.Module]]:
         tuned = ctx.checkpoint_of(self.base_spec(), fits=model)
         start = ctx.bench.zeroshot.state_dict()
+        loaded: dict[str, float | None] = {"alpha": None}  # which alpha `model` holds now
         for alpha in self.hp["alphas"]:
-            model.load_state_dict(interpolate_state(start, tuned, alpha))
-            yield {"alpha": alpha}, model
+            yield {"alpha": alpha}, Interpolation(model, start, tuned, alpha, loaded)
+
+
+class Interpolation(nn.Module):
+    """theta_alpha as a classifier that shares one model with the other alphas: it loads its weights
+    into the model when it runs and they are not there yet. So the evaluator can run every alpha
+    on each batch while the batch is in memory, holding one model, not one per alpha."""
+
+    def __init__(self, model: ImageClassifier, start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor],
+                 alpha: float, loaded: dict[str, float | None]) -> None:
+        super().__init__()
+        self.model, self.alpha = model, alpha
+        self._start, self._tuned, self._loaded = start, tuned, loaded
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._loaded["alpha"] != self.alpha:
+            self.model.load_state_dict(interpolate_state(self._start, self._tuned, self.alpha))
+            self._loaded["alpha"] = self.alpha
+        return self.model(images)
