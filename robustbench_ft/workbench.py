@@ -4,7 +4,8 @@ It holds the frozen pretrained CLIP (text tower for regularisers), the zero-shot
 (theta_0 and its head), the input pipeline, the fixed random texts of the energy-gap metric and
 the zero-shot model's outputs per split. The head, the texts' features and the outputs come from
 an ArtifactStore: files under the results folder when a run gives one, so every process and job
-of a sweep reads what the first one computed (artifacts.py).
+of a sweep reads what the first one computed (artifacts.py). The same folder holds the decoded
+evaluation pixels of file-backed splits (data/eval_cache.py).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class Workbench:
         logits: list[list[torch.Tensor]] = [[] for _ in classifiers]
         features: list[list[torch.Tensor]] = [[] for _ in classifiers]
         labels = []
-        for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device):
+        for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.store.folder):
             for i, classifier in enumerate(classifiers):
                 out_logits, out_features = classifier(x)
                 logits[i].append(out_logits.float().cpu())

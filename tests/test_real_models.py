@@ -44,6 +44,22 @@ def test_zeroshot_ft_and_wise_run_and_report(sweep, tmp_path):
     assert "| Zero-shot |" in table and "| FT |" in table and "WiSE-FT (α=0.5)" in table
 
 
+def test_evaluation_from_the_cache_equals_evaluation_from_the_files(sweep):
+    import dataclasses
+    import robustbench_ft.workbench as wb
+    from robustbench_ft.artifacts import ArtifactStore
+    from robustbench_ft.evaluate import evaluate
+    from robustbench_ft.plan import make_spec
+    data, results = sweep
+    spec = make_spec("zeroshot", load_benchmark("domainnet").train_defaults, "domainnet", 0,
+                     {"model": "ViT-S-32", "pretrained": None, "templates": "simple", "data_root": str(data),
+                      "workers": 0})
+    bench = wb.workbench_for(spec, results)
+    assert len(list(bench.store.folder.glob("eval-*/images.npy"))) == 6  # val and 5 test splits, built by the runs
+    decoding = dataclasses.replace(bench, store=ArtifactStore(None))
+    assert evaluate(bench.zeroshot, bench) == evaluate(bench.zeroshot, decoding)  # every metric, exactly
+
+
 SECOND_PROCESS = """
 import sys
 from pathlib import Path

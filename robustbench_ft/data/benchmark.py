@@ -33,8 +33,8 @@ class Split(Protocol):
 
     def __len__(self) -> int: ...
 
-    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str
-                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str,
+                     cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str, skip: int = 0, shard: tuple[int, int] = (0, 1)
@@ -78,8 +78,9 @@ class ImageSet:
         for idx in shuffled_index_batches(len(self), batch_size, generator):
             yield self.images[idx], self.labels[idx]
 
-    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
-                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
+                     cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """In order, once; held in memory already, so `cache` is not needed."""
         for images, labels in self.batches(batch_size):
             yield inputs.eval(images, device), labels
 

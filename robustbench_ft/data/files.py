@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ..config import ConfigError
 from .benchmark import shard_rows, shuffled_index_batches
+from .eval_cache import EvalCache
 
 
 class BadImageError(ConfigError):
@@ -125,12 +126,36 @@ class FileSplit:
             if len(labels):
                 yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
 
-    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
-                     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """In order, once, with the model's deterministic eval transform."""
-        order = [[(i, -1) for i in range(start, min(start + batch_size, len(self)))]
-                 for start in range(0, len(self), batch_size)]
-        return self._loader(inputs.eval_transform(), order, device, persistent=False)
+    def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
+                     cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """In order, once, with the model's deterministic eval transform; with a `cache` folder,
+        the resized pixels are decoded once and read from disk afterwards (eval_cache.py)."""
+        if cache is not None:
+            stored = EvalCache(cache, self, inputs)
+            if not stored.ready():
+                stored.build(batch_size)
+            return stored.batches(batch_size, device)
+        return self._loader(inputs.eval_transform(), self._in_order(batch_size), device, persistent=False)
+
+    def _in_order(self, batch_size: int) -> list[list[tuple[int, int]]]:
+        return [[(i, -1) for i in range(start, min(start + batch_size, len(self)))]
+                for start in range(0, len(self), batch_size)]
+
+    def decoded_batches(self, batch_size: int, transform: Callable) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """(rows, transformed images) in split order; undecodable files raise or, with
+        skip_bad_images, are left out of `rows` (and noted in bad_images)."""
+        order = self._in_order(batch_size)
+        loader = DataLoader(_Decoded(self, transform), batch_sampler=order, collate_fn=_collate,
+                            num_workers=self.workers)
+        for batch, (images, _, bad) in zip(order, loader):
+            if bad and not self.skip_bad_images:
+                raise BadImageError(f"cannot decode image {self.paths[bad[0].index]}: {bad[0].reason} (set "
+                                    f"skip_bad_images: true in the benchmark YAML to skip such files)")
+            self.bad_images.update(self.paths[b.index] for b in bad)
+            skipped = {b.index for b in bad}
+            rows = [i for i, _ in batch if i not in skipped]
+            if rows:
+                yield rows, images
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str = "cpu", skip: int = 0, shard: tuple[int, int] = (0, 1)

@@ -68,6 +68,18 @@ class InputPipeline:
         """PIL image -> normalised tensor, exactly as open_clip preprocesses for this model."""
         return image_transform_v2(self._cfg(), is_train=False)
 
+    def eval_pixels(self) -> Callable:
+        """PIL image -> uint8 (3, S, S) tensor: `eval_transform` without its scaling to [0, 1] and
+        normalisation (what the evaluation cache stores; `normalize` does the rest)."""
+        geometric = [t for t in image_transform_v2(self._cfg(), is_train=False).transforms
+                     if not isinstance(t, T.Normalize) and "ToTensor" not in type(t).__name__]
+        return T.Compose([*geometric, T.PILToTensor()])
+
+    def normalize(self, pixels: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+        """uint8 pixels -> the inputs `eval_transform` gives: /255 then mean/std, the same float ops."""
+        x = pixels.to(device, non_blocking=True).to(torch.float32).div(255)
+        return x.sub(self.mean.to(x.device)).div(self.std.to(x.device))
+
     def train_transform(self) -> Callable:
         """PIL image -> augmented normalised tensor; random under torch's global generator."""
         interpolation = T.InterpolationMode(self.interpolation)

@@ -1,0 +1,91 @@
+"""Decode once: a file split's evaluation images, resized and cropped, kept on disk as uint8.
+
+The evaluation transform is deterministic, so its geometric part (open_clip's resize, centre crop
+and RGB conversion) gives the same pixels every time. The first evaluation of a split writes them
+to a memory-mapped uint8 array (N, 3, S, S) with the labels and which files decoded, under the
+run's zero-shot artifacts folder; every later evaluation (each checkpoint, each WiSE alpha, each
+run of the sweep on that model and benchmark) reads it instead of decoding JPEGs. Scaling to
+[0, 1] and mean/std normalisation happen per batch, with the very operations of the uncached path
+(ToTensor's /255, Normalize), so the inputs are bit-identical.
+
+The cache is named by the split's files (paths, sizes, modification times) and the transform's
+settings, so new or changed data is a cache miss, never a stale hit. It is written under a
+temporary name and renamed into place complete, so two processes may build it at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
+import torch
+
+from ..util import atomic_write_text
+
+if TYPE_CHECKING:
+    from .files import FileSplit
+
+
+def cache_key(split: "FileSplit", inputs: Any) -> str:
+    """Digest of the split's files (path, size, mtime), labels and the eval transform's settings."""
+    h = hashlib.sha256()
+    h.update(json.dumps([inputs.image_size, inputs.interpolation, inputs.resize_mode]).encode())
+    for path, label in zip(split.paths, split.labels.tolist()):
+        stat = os.stat(path)
+        h.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{label}\n".encode())
+    return h.hexdigest()[:16]
+
+
+class EvalCache:
+    """The cached eval pixels of one split under `folder` (images.u8, meta.json with labels and
+    which rows decoded)."""
+
+    def __init__(self, folder: Path, split: "FileSplit", inputs: Any) -> None:
+        self.split, self.inputs = split, inputs
+        self.path = Path(folder) / f"eval-{cache_key(split, inputs)}"
+        self.shape = (len(split), 3, inputs.image_size, inputs.image_size)
+
+    def ready(self) -> bool:
+        return (self.path / "meta.json").is_file()
+
+    def build(self, batch_size: int) -> None:
+        """Decode every file once with the geometric transform and store the pixels."""
+        tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        tmp.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write(tmp, batch_size)
+            os.rename(tmp, self.path)
+        except OSError:
+            if not self.ready():
+                raise
+        finally:  # a failed build (a bad file, a full disk) or a lost race leaves nothing behind
+            if tmp.exists():
+                shutil.rmtree(tmp)
+
+    def _write(self, folder: Path, batch_size: int) -> None:
+        pixels = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=self.shape)
+        decoded = np.zeros(len(self.split), dtype=bool)
+        for rows, images in self.split.decoded_batches(batch_size, self.inputs.eval_pixels()):
+            pixels[rows] = images.numpy()
+            decoded[rows] = True
+        pixels.flush()
+        del pixels
+        np.save(folder / "decoded.npy", decoded)
+        atomic_write_text(folder / "meta.json", json.dumps({"shape": self.shape, "files": len(self.split)}))
+
+    def batches(self, batch_size: int, device: torch.device | str) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Normalised inputs and labels in split order, files that did not decode left out."""
+        pixels = np.load(self.path / "images.npy", mmap_mode="r")
+        decoded = np.load(self.path / "decoded.npy")
+        self.split.bad_images.update(p for p, ok in zip(self.split.paths, decoded) if not ok)
+        labels = self.split.labels
+        for start in range(0, len(self.split), batch_size):
+            rows = np.flatnonzero(decoded[start:start + batch_size]) + start
+            if len(rows):
+                images = torch.from_numpy(np.ascontiguousarray(pixels[rows]))
+                yield self.inputs.normalize(images, device), labels[torch.from_numpy(rows)].to(device)

@@ -1,0 +1,70 @@
+"""The evaluation cache: decoded once, bit-identical inputs afterwards, and a miss when data change."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from PIL import Image
+
+from fake_trees import jpeg
+from robustbench_ft.data.files import BadImageError, FileSplit
+from robustbench_ft.models.inputs import InputPipeline
+
+MEAN, STD = (0.48145466, 0.4578275, 0.40821073), (0.26862954, 0.26130258, 0.27577711)
+
+
+def _split(tmp_path, n=7, skip_bad=False) -> FileSplit:
+    paths = [jpeg(tmp_path / "img" / f"{i}.jpg", seed=i, size=20 + 3 * i) for i in range(n)]
+    return FileSplit(paths, torch.arange(n) % 3, skip_bad_images=skip_bad, workers=0)
+
+
+def _all(batches):
+    xs, ys = zip(*batches)
+    return torch.cat(xs), torch.cat(ys)
+
+
+@pytest.mark.parametrize("size, interpolation, resize_mode", [(32, "bicubic", "shortest"), (24, "bilinear", "squash")])
+def test_cached_inputs_equal_decoded_ones_bit_for_bit(tmp_path, size, interpolation, resize_mode):
+    inputs = InputPipeline(MEAN, STD, size, (), interpolation, resize_mode)
+    split = _split(tmp_path)
+    plain = _all(split.eval_batches(3, inputs))
+    first = _all(split.eval_batches(3, inputs, cache=tmp_path / "cache"))  # builds the cache
+    assert torch.equal(first[0], plain[0]) and torch.equal(first[1], plain[1])
+    assert len(list((tmp_path / "cache").glob("eval-*/images.npy"))) == 1
+
+
+def test_a_built_cache_decodes_nothing(tmp_path, monkeypatch):
+    inputs = InputPipeline(MEAN, STD, 32)
+    split = _split(tmp_path)
+    built = _all(split.eval_batches(4, inputs, cache=tmp_path / "cache"))
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("decoded an image"))
+    again = _all(split.eval_batches(4, inputs, cache=tmp_path / "cache"))
+    assert torch.equal(again[0], built[0])
+
+
+def test_changed_files_or_transform_are_a_miss(tmp_path):
+    split = _split(tmp_path)
+    for size in (32, 40):
+        list(split.eval_batches(4, InputPipeline(MEAN, STD, size), cache=tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("eval-*"))) == 2  # another transform: another entry
+    jpeg(split.paths[0], seed=99, size=30)  # the data changed under the same path
+    os.utime(split.paths[0], ns=(1, 1))
+    fresh = _all(split.eval_batches(4, InputPipeline(MEAN, STD, 32), cache=tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("eval-*"))) == 3
+    assert torch.equal(fresh[0], _all(split.eval_batches(4, InputPipeline(MEAN, STD, 32)))[0])
+
+
+def test_bad_files_fail_or_are_skipped_as_without_the_cache(tmp_path):
+    split = _split(tmp_path, skip_bad=True)
+    split.paths[2].write_bytes(b"not a jpeg")
+    inputs = InputPipeline(MEAN, STD, 32)
+    cached = _all(split.eval_batches(3, inputs, cache=tmp_path / "cache"))
+    plain = _all(split.eval_batches(3, inputs))
+    assert torch.equal(cached[0], plain[0]) and torch.equal(cached[1], plain[1]) and len(cached[1]) == 6
+    assert split.paths[2] in split.bad_images
+    strict = FileSplit(split.paths, split.labels, workers=0)
+    with pytest.raises(BadImageError, match="cannot decode image"):
+        list(strict.eval_batches(3, inputs, cache=tmp_path / "cache2"))
+    assert not any((tmp_path / "cache2").iterdir())  # the failed build left nothing half-written
