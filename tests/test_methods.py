@@ -458,3 +458,48 @@ def test_a_resumed_method_state_continues_exactly(mini_benchmark, tmp_path, meth
     assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
     for k, v in straight_method.state_dict().get("text", {}).items():
         assert torch.equal(v, resumed_method.state_dict()["text"][k])
+
+
+@pytest.fixture()
+def unaugmented_benchmark(mini_benchmark, tmp_path):
+    import yaml
+    config = yaml.safe_load(open(mini_benchmark))
+    config.update(name="mini-plain", augment=[])
+    path = tmp_path / "mini-plain.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def test_lipsum_without_augmentation_reads_cached_zero_shot_features_and_ends_as_the_plain_run(
+        unaugmented_benchmark, tmp_path, monkeypatch):
+    from robustbench_ft.methods import frozen_features
+    from robustbench_ft.models.classifier import ImageClassifier
+    spec = spec_for("lipsum", unaugmented_benchmark, lr=1e-3, steps=6, eval_every=3)
+    forwards = []
+    real_features = ImageClassifier.features
+    monkeypatch.setattr(ImageClassifier, "features",
+                        lambda self, x: forwards.append(self.training) or real_features(self, x))
+    cached = execute(spec, tmp_path / "cached")
+    cached_forwards = forwards.count(True)
+    assert len(list((tmp_path / "cached" / "_artifacts").rglob("train-features.pt"))) == 1
+    forwards.clear()
+    monkeypatch.setattr(frozen_features.FrozenFeatures, "__call__",  # the plain path: a frozen forward per step
+                        lambda self, x: self.reference.features(x))
+    plain = execute(spec, tmp_path / "plain")
+    # train-mode feature calls: 6 tuned steps + 3 batches of the 48 training images computed once
+    # (both runs), + 6 frozen forwards in the plain run only
+    assert (cached_forwards, forwards.count(True)) == (6 + 3, 6 + 3 + 6)
+    for ours, theirs in zip(cached["records"], plain["records"]):
+        for split, metrics in theirs["splits"].items():
+            for name, value in metrics.items():
+                assert ours["splits"][split][name] == pytest.approx(value, abs=1e-5), (split, name)
+
+
+def test_fingerprints_see_every_bit_and_ignore_the_batch():
+    from robustbench_ft.methods.frozen_features import fingerprints
+    x = torch.randn(5, 3, 4, 4)
+    y = x.clone()
+    y[2, 1, 3, 3] = torch.nextafter(y[2, 1, 3, 3], torch.tensor(10.0))  # one ulp in one pixel
+    a, b = fingerprints(x), fingerprints(y)
+    assert torch.equal(a[[0, 1, 3, 4]], b[[0, 1, 3, 4]]) and not torch.equal(a[2], b[2])
+    assert torch.equal(fingerprints(x[2:4]), a[2:4])  # a row's digest does not depend on its batch

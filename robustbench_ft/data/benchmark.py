@@ -36,6 +36,11 @@ class Split(Protocol):
     def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str,
                      cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
+    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str
+                            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every training image once, in order, through the training transform; only for an
+        input pipeline without augmentation, where that transform is deterministic."""
+
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str, skip: int = 0, shard: tuple[int, int] = (0, 1)
                       ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -83,6 +88,12 @@ class ImageSet:
         """In order, once; held in memory already, so `cache` is not needed."""
         for images, labels in self.batches(batch_size):
             yield inputs.eval(images, device), labels
+
+    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
+                            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        unused = torch.Generator()  # no augmentation draws from it
+        for images, labels in self.batches(batch_size):
+            yield inputs.train(images, unused, device), labels
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str = "cpu", skip: int = 0, shard: tuple[int, int] = (0, 1)

@@ -16,6 +16,7 @@ from ..hparams import HParam
 from ..models.classifier import ImageClassifier, zeroshot_head
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune
+from .frozen_features import FrozenFeatures
 
 
 def context_kl(features: torch.Tensor, reference_features: torch.Tensor, contexts: torch.Tensor,
@@ -35,6 +36,7 @@ class ContextAwareFineTune(FineTune):
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         bench = ctx.bench
         self.reference = ctx.zeroshot_reference(model)
+        self.reference_features = FrozenFeatures(self.reference, bench, ctx.spec.batch_size)
         templates = bench.benchmark.templates
         if len(templates) < 2:
             raise ValueError("CAR-FT needs at least 2 prompt templates (contexts); the benchmark has "
@@ -44,8 +46,7 @@ class ContextAwareFineTune(FineTune):
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
-        with torch.no_grad():
-            reference = self.reference.features(batch.inputs)
+        reference = self.reference_features(batch.inputs)  # computed once per image without augmentation
         terms["carft"] = self.hp["weight"] * context_kl(batch.features, reference, self.contexts,
                                                         ctx.bench.logit_scale)
         return terms

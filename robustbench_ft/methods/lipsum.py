@@ -15,6 +15,7 @@ from ..models.classifier import ImageClassifier
 from ..models.tokenizers import random_token_sequences, sampleable_ids, text_token_ids
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune
+from .frozen_features import FrozenFeatures
 
 
 def lipsum_regulariser(features: torch.Tensor, reference_features: torch.Tensor,
@@ -56,6 +57,7 @@ class LipsumFT(FineTune):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.reference = ctx.zeroshot_reference(model)
+        self.reference_features = FrozenFeatures(self.reference, ctx.bench, ctx.spec.batch_size)
         self.pool = unnamed_pool(ctx) if self.hp["text_pool"] == "unnamed" else None
         self._texts: tuple[int, torch.Tensor] | None = None  # (optimiser step, text features)
 
@@ -73,8 +75,7 @@ class LipsumFT(FineTune):
         terms = super().loss_terms(batch, ctx)
         bench = ctx.bench
         text_features = self.text_features(ctx)
-        with torch.no_grad():
-            reference = self.reference.features(batch.inputs)
+        reference = self.reference_features(batch.inputs)  # computed once per image without augmentation
         reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)
         terms["lipsum"] = self.hp["lam"] * reg
         return terms

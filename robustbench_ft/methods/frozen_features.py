@@ -1,0 +1,61 @@
+"""The frozen zero-shot encoder's features of a training batch, computed once per image when the
+training transform is deterministic.
+
+Lipsum-FT (and CAR-FT) compare the tuned features with the zero-shot model's on the same batch.
+With augmentation every batch is new, so the frozen forward runs every step. Without it, a
+training image is the same input tensor every epoch, so its zero-shot features are too: they are
+computed once for the whole training set (in order, in the training transform's own batches),
+stored with the run's zero-shot artifacts so every run and seed of a sweep shares them, and looked
+up by the exact bits of each input row. Features, not energies: Lipsum-FT's fresh random texts
+apply to them as before. A row that is not found (it should not happen) is computed as usual.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..models.classifier import ImageClassifier
+from ..workbench import Workbench
+
+FINGERPRINT_SEED = 2024
+
+
+def fingerprints(inputs: torch.Tensor) -> torch.Tensor:
+    """(B, 2) int64 digests of each row's exact float32 bits: integer sums, so the same bits give
+    the same digest whatever the batch (two independent 64-bit hashes: collisions are negligible)."""
+    bits = inputs.float().contiguous().view(len(inputs), -1).view(torch.int32).to(torch.int64)
+    generator = torch.Generator().manual_seed(FINGERPRINT_SEED)
+    weights = torch.randint(-2 ** 62, 2 ** 62, (2, bits.shape[1]), generator=generator).to(bits.device)
+    return torch.stack([(bits * w).sum(dim=1) for w in weights], dim=1)
+
+
+class FrozenFeatures:
+    """reference(inputs) -> the frozen encoder's normalised features of the batch."""
+
+    def __init__(self, reference: ImageClassifier, bench: Workbench, batch_size: int) -> None:
+        self.reference = reference
+        self.table: dict[tuple[int, int], int] | None = None
+        if not bench.inputs.augment:
+            stored = bench.store.get_or_make("train-features", lambda: self._compute(bench, batch_size))
+            self.features = stored["features"].to(bench.device)
+            self.table = {tuple(fp): row for row, fp in enumerate(stored["fingerprints"].tolist())}
+
+    @torch.no_grad()
+    def _compute(self, bench: Workbench, batch_size: int) -> dict[str, torch.Tensor]:
+        prints, features = [], []
+        for inputs, _ in bench.benchmark.train_set().plain_train_batches(batch_size, bench.inputs, bench.device):
+            prints.append(fingerprints(inputs).cpu())
+            features.append(self.reference.features(inputs).float().cpu())
+        return {"fingerprints": torch.cat(prints), "features": torch.cat(features)}
+
+    @property
+    def cached(self) -> bool:
+        return self.table is not None
+
+    @torch.no_grad()
+    def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.table is not None:
+            rows = [self.table.get(tuple(fp)) for fp in fingerprints(inputs).tolist()]
+            if None not in rows:
+                return self.features[torch.tensor(rows, device=self.features.device)]
+        return self.reference.features(inputs)
