@@ -214,7 +214,7 @@ def _run_overrides(args: argparse.Namespace) -> dict[str, object]:
              "eval_every": args.eval_every,
              "model": args.model, "pretrained": args.pretrained, "templates": args.templates,
              "data_root": args.data_root, "workers": args.workers, "selection": args.selection,
-             "checkpoint_every": args.checkpoint_every, "log": args.log}
+             "checkpoint_every": args.checkpoint_every, "log": args.log, "compile": args.compile or None}
     overrides: dict[str, object] = {k: v for k, v in flags.items() if v is not None}
     if args.model and args.pretrained is None:
         raise ConfigError("--model needs --pretrained: an open_clip tag, a local weights file, "
@@ -367,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="DataLoader processes per run (default: CPUs - 1, at most 8)")
     run.add_argument("--selection", choices=["best_id_val", "id_test", "last"],
                      help="which checkpoint a run keeps (id_test: the paper code's oracle, marked in reports)")
+    run.add_argument("--compile", action="store_true", help="torch.compile the trained model (GPU speed; "
+                     "not part of a run's identity)")
     run.add_argument("--log", metavar="NAMES", help="live training logs beside metrics.jsonl: tensorboard, "
                      "wandb (offline unless WANDB_MODE says otherwise), comma-separated; optional packages")
     run.add_argument("--checkpoint-every", type=int,

@@ -70,6 +70,7 @@ class RunSpec:
     workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
     checkpoint_every: int | None = field(default=None, metadata={"identity": False})  # resume state cadence
     log: str | None = field(default=None, metadata={"identity": False})  # live loggers: tensorboard,wandb
+    compile: bool = field(default=False, metadata={"identity": False})  # torch.compile the trained model
     hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:

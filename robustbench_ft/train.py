@@ -1,7 +1,7 @@
 """The one training loop every method runs through; methods only plug hooks in (methods/base.py).
 
-AdamW, linear warm-up from 0 then cosine decay to 0, optional gradient clipping, bf16 autocast on
-GPUs, gradient accumulation, evaluation on the ID validation split every `eval_every` steps with
+AdamW (fused on GPUs), linear warm-up from 0 then cosine decay to 0, optional gradient clipping,
+bf16 autocast on GPUs, optional torch.compile of the trained model (`--compile`), gradient accumulation, evaluation on the ID validation split every `eval_every` steps with
 best-checkpoint selection (or the ID test split under `selection: id_test`), a guard that fails
 the run on a non-finite loss, a tqdm progress bar, and a `state_dict()` that a killed run resumes
 from (Trainer).
@@ -89,10 +89,13 @@ class Trainer:
                  save: Callable[[dict], None] | None = None) -> None:
         self.model, self.method, self.ctx, self.log, self.save = model, method, ctx, log, save
         spec = ctx.spec
+        fused = {"fused": True} if ctx.bench.device.type == "cuda" else {}  # one kernel per step on GPUs
         self.optimizer = torch.optim.AdamW(method.param_groups(model), lr=spec.lr, betas=(0.9, 0.999),
-                                           eps=1e-8, weight_decay=spec.weight_decay)
+                                           eps=1e-8, weight_decay=spec.weight_decay, **fused)
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.forward = self._distributed(model) if ctx.dist.active else model
+        if spec.compile:
+            self.forward = torch.compile(self.forward)
         self.step = 0
         self.best_score, self.best_step, self.best_state = -1.0, 0, None
         self.log_lines = 0

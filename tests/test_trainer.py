@@ -120,3 +120,16 @@ def test_selection_id_test_keeps_the_best_id_test_checkpoint(mini_benchmark, tmp
     assert result["train"]["selected_on"] == "id_test"
     assert result["train"]["best_step"] == 1 + scores.index(max(scores))
     assert result["train"]["best_val_acc"] == max(scores)
+
+
+@pytest.mark.slow
+def test_a_compiled_model_trains_to_the_same_metrics(mini_benchmark, tmp_path):
+    """--compile (torch.compile with inductor, here on the CPU) is a speed option: same run, same numbers."""
+    plain = make_spec("lipsum", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0, {"steps": 2})
+    compiled = plain.replace(compile=True)
+    assert compiled.digest() == plain.digest()
+    ours = execute(compiled, tmp_path / "compiled")["records"][0]["splits"]
+    theirs = execute(plain, tmp_path / "plain")["records"][0]["splits"]
+    for split, metrics in theirs.items():
+        for name, value in metrics.items():
+            assert ours[split][name] == pytest.approx(value, abs=1e-4), (split, name)
