@@ -11,7 +11,7 @@
     pretrain-tiny  re-create the shipped tiny CLIP
     model-card     measure the tiny CLIP's zero-shot accuracy and write its card numbers
     samples        a grid of sample images per domain of the embedded world
-    bench          performance tables (report pipeline, training step time)
+    bench          performance ratios in one run, written to docs/performance.md
 """
 
 from __future__ import annotations
@@ -338,11 +338,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_report, bench_train, print_table
-    if args.what == "report":
-        print_table(f"report pipeline on {args.records} synthetic records", bench_report(args.records))
-    else:
-        print_table(f"training step time on {args.dataset}", bench_train(args.dataset, args.steps))
+    from .bench import machine, run_bench, table
+    from .bench.doc import write_performance
+    rows = run_bench(quick=args.quick, demo=not args.no_demo, rounds=args.rounds)
+    text = table(rows)
+    print(f"\n{machine()}\n\n{text}")
+    if args.write:  # "" prints only
+        command = "robustbench-ft bench" + (" --quick" if args.quick else "") + (" --no-demo" if args.no_demo else "")
+        write_performance(Path(args.write), text, machine(), command)
+        print(f"wrote {args.write}", file=sys.stderr)
     return 0
 
 
@@ -432,11 +436,12 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--per-domain", type=int, default=12)
     samples.add_argument("--scale", type=int, default=3)
     samples.set_defaults(func=cmd_samples)
-    bench = sub.add_parser("bench", help="performance measurements, printed as a table")
-    bench.add_argument("what", choices=["report", "train"])
-    bench.add_argument("--records", type=int, default=10_000)
-    bench.add_argument("--dataset", default="embedded")
-    bench.add_argument("--steps", type=int, default=30)
+    bench = sub.add_parser("bench", help="performance ratios measured in one run; rewrites docs/performance.md")
+    bench.add_argument("--quick", action="store_true", help="the tiny model and reports only (no ViT-B-16, no demo)")
+    bench.add_argument("--no-demo", action="store_true", help="leave out the README default's wall time and memory")
+    bench.add_argument("--rounds", type=int, default=12, help="alternated rounds per ratio (ViT-B-16: a third)")
+    bench.add_argument("--write", metavar="FILE", default="docs/performance.md",
+                       help="the document to rewrite with the table (empty: print only)")
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -1,8 +1,5 @@
-"""`robustbench-ft bench`: performance measurements that print a table (never timed tests).
-
-    bench report   write N synthetic run records, then time collect + tables + figures
-    bench train    median step time of FT vs Lipsum-FT (and an eval pass) on a benchmark
-"""
+"""Reports at scale: N synthetic run records written to a scratch folder, then collected and
+rendered (tables, then tables and figures), timed."""
 
 from __future__ import annotations
 
@@ -41,8 +38,8 @@ def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
 
 
 def bench_report(records: int = 10_000) -> list[tuple[str, float]]:
-    from .report.collect import collect
-    from .report.render import write_report
+    from ..report.collect import collect
+    from ..report.render import write_report
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         runs = write_synthetic_records(root / "results", records)
@@ -55,42 +52,4 @@ def bench_report(records: int = 10_000) -> list[tuple[str, float]]:
         t3 = time.perf_counter()
     return [("records", records), ("run folders", runs), ("tidy rows", len(frame)),
             ("collect (s)", t1 - t0), ("collect + tables md/tex/csv (s)", t2 - t1),
-            ("collect + tables + 4 figures png/pdf (s)", t3 - t2)]
-
-
-def bench_train(benchmark: str = "embedded", steps: int = 30) -> list[tuple[str, float]]:
-    import torch
-
-    from .methods.base import RunContext, build_method
-    from .plan import make_spec
-    from .data.benchmark import load_benchmark
-    from .train import train
-    from .workbench import open_workbench
-
-    defaults = load_benchmark(benchmark).train_defaults
-    rows: list[tuple[str, float]] = [("torch threads", torch.get_num_threads())]
-    medians = {}
-    for method in ("ft", "lipsum"):
-        spec = make_spec(method, defaults, benchmark, 0, {"steps": steps, "eval_every": 10 ** 6})
-        bench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
-        ctx = RunContext(spec, bench, Path(tempfile.gettempdir()), torch.Generator().manual_seed(0))
-        model, m = bench.fresh_classifier(), build_method(spec)
-        m.setup(model, ctx)
-        summary = train(model, m, ctx)
-        medians[method] = summary.step_seconds_median
-        rows.append((f"{method} median step (s), batch {spec.batch_size}", summary.step_seconds_median))
-    rows.append(("lipsum / ft step-time ratio", medians["lipsum"] / medians["ft"]))
-    bench = open_workbench(benchmark, "tiny-clip", "embedded")
-    t0 = time.perf_counter()
-    from .evaluate import evaluate
-    evaluate(bench.fresh_classifier(), bench)
-    n = sum(len(bench.benchmark.test_set(s)) for s in bench.benchmark.test_splits)
-    rows.append((f"full test evaluation, {n} images (s)", time.perf_counter() - t0))
-    return rows
-
-
-def print_table(title: str, rows: list[tuple[str, float]]) -> None:
-    print(f"\n{title}\n\n| measure | value |\n|---|---:|")
-    for name, value in rows:
-        text = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"| {name} | {text} |")
+            ("collect + tables + figures png/pdf (s)", t3 - t2)]

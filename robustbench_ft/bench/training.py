@@ -1,0 +1,93 @@
+"""Training-step measurements: each method's step against FT's, and the trainer against a bare loop.
+
+A step is the trainer's own `_step` (data, forward, loss terms, backward, AdamW, the method's
+after-step), on a run context like execute()'s, in a scratch results folder. LP-FT's probe head is
+a stand-in (the zero-shot head saved as its LP run): its step costs the same whatever the head.
+The bare loop does FT's work by hand on the same stream of batches: forward, cross-entropy,
+backward, AdamW.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .. import records
+from ..data.benchmark import load_benchmark
+from ..methods.base import RunContext, build_method
+from ..plan import make_spec
+from ..train import Trainer
+from ..workbench import workbench_for
+from .timing import Ratio, alternate, ratio
+
+
+@contextlib.contextmanager
+def scratch() -> Path:
+    with tempfile.TemporaryDirectory(prefix="robustbench-bench-") as folder:
+        yield Path(folder)
+
+
+def spec_of(method: str, benchmark: str, model: str, pretrained: str | None, batch_size: int):
+    overrides = {"batch_size": batch_size, "steps": 10 ** 6, "eval_every": 10 ** 6, "model": model,
+                 "pretrained": pretrained}
+    return make_spec(method, load_benchmark(benchmark).train_defaults, benchmark, 0, overrides)
+
+
+def stepper(spec, root: Path) -> Callable[[], None]:
+    """One call = one training step of `spec`'s method, through the shared trainer."""
+    bench = workbench_for(spec, root)
+    method = build_method(spec)
+    for dep in method.dependencies():  # LP-FT: a stand-in probe (the zero-shot head)
+        folder = records.run_dir(root, dep)
+        folder.mkdir(parents=True, exist_ok=True)
+        records.save_checkpoint(folder, bench.zeroshot.state_dict())
+        (folder / "result.json").write_text("{}")
+    torch.manual_seed(spec.seed)
+    ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(spec.seed))
+    model = bench.fresh_classifier()
+    method.setup(model, ctx)
+    trainer = Trainer(model, method, ctx)
+    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
+                                                        bench.inputs, bench.device)
+    counter = iter(range(10 ** 9))
+    return lambda: trainer._step(next(counter), batches)
+
+
+def bare_stepper(spec, root: Path) -> Callable[[], None]:
+    """FT's step written as a plain PyTorch loop over the same batches."""
+    bench = workbench_for(spec, root)
+    model = bench.fresh_classifier()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
+    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
+                                                        bench.inputs, bench.device)
+
+    def step() -> None:
+        inputs, labels = next(batches)
+        logits, _ = model(inputs)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return step
+
+
+def step_ratios(benchmark: str, model: str, pretrained: str | None, batch_size: int, methods: list[str],
+                rounds: int) -> dict[str, Ratio]:
+    """Each method's step time / FT's, and the trainer's FT step / the bare loop's."""
+    with scratch() as root:
+        variants = {m: stepper(spec_of(m, benchmark, model, pretrained, batch_size), root) for m in methods}
+        variants["bare"] = bare_stepper(spec_of("ft", benchmark, model, pretrained, batch_size), root)
+        times = alternate(variants, rounds)
+    out = {m: ratio(times, m, "ft") for m in methods if m != "ft"}
+    out["trainer vs bare loop"] = ratio(times, "ft", "bare")
+    out["ft step (s)"] = Ratio(*(f(times["ft"]) for f in (_median, min, max)), rounds)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
