@@ -344,7 +344,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     text = table(rows)
     print(f"\n{machine()}\n\n{text}")
     if args.write:  # "" prints only
-        command = "robustbench-ft bench" + (" --quick" if args.quick else "") + (" --no-demo" if args.no_demo else "")
+        command = ("robustbench-ft bench" + (" --quick" if args.quick else "") + (" --no-demo" if args.no_demo else "")
+                   + (f" --rounds {args.rounds}" if args.rounds != 12 else ""))
         write_performance(Path(args.write), text, machine(), command)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
