@@ -117,8 +117,12 @@ def test_a_failed_job_shows_in_status_and_a_relaunch_resubmits_it_alone(tmp_path
 INTERRUPTIONS = {
     # an operator's requeue: Slurm kills the job (SIGTERM, then SIGKILL) and queues it again
     "scontrol requeue": lambda job: [["scontrol", "requeue", job]],
-    # a preemption, as submitit's own test helper sends it: the job's Checkpointable requeues itself
-    "preempted": lambda job: [["scancel", job, "--signal", "SIGTERM"], ["scancel", job, "--signal", "USR2"]],
+    # a preemption, as submitit's own test helper sends it: the job's Checkpointable requeues itself.
+    # Slurm delivers each signal to every process of the job, asynchronously: a SIGTERM still on its
+    # way when USR2 starts the handler's `scontrol requeue` kills that scontrol (seen in CI), so the
+    # warning comes first and the requeue signal a moment later, as in a real preemption
+    "preempted": lambda job: [["scancel", job, "--signal", "SIGTERM"], ["sleep", "2"],
+                              ["scancel", job, "--signal", "USR2"]],
 }
 
 
