@@ -51,21 +51,19 @@ def evaluate_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[di
 
 def val_accuracy_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[float]:
     """ID validation accuracy of every classifier, the split read once for all of them."""
-    images = bench.benchmark.val_set()
+    return _accuracies(classifiers, bench, bench.benchmark.val_set())
+
+
+def _accuracies(classifiers: Sequence[nn.Module], bench: Workbench, images: Split) -> list[float]:
     return [accuracy(*restrict(out.logits, out.labels, images.class_subset))
             for out in bench.predict_each(classifiers, images)]
 
 
-def _accuracy(classifier: nn.Module, bench: Workbench, images: Split) -> float:
-    out = bench.predict(classifier, images)
-    return accuracy(*restrict(out.logits, out.labels, images.class_subset))
-
-
 def val_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
     """Accuracy on the ID validation split: the model-selection signal."""
-    return _accuracy(classifier, bench, bench.benchmark.val_set())
+    return _accuracies([classifier], bench, bench.benchmark.val_set())[0]
 
 
 def id_test_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
     """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
-    return _accuracy(classifier, bench, bench.benchmark.test_set(bench.benchmark.id_split))
+    return _accuracies([classifier], bench, bench.benchmark.test_set(bench.benchmark.id_split))[0]

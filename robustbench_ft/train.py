@@ -1,8 +1,9 @@
 """The one training loop every method runs through; methods only plug hooks in (methods/base.py).
 
 AdamW (fused on GPUs), linear warm-up from 0 then cosine decay to 0, optional gradient clipping,
-bf16 autocast on GPUs, optional torch.compile of the trained model (`--compile`), gradient accumulation, evaluation on the ID validation split every `eval_every` steps with
-best-checkpoint selection (or the ID test split under `selection: id_test`), a guard that fails
+bf16 autocast on GPUs, optional torch.compile of the trained model (`--compile`), gradient
+accumulation, evaluation on the ID validation split every `eval_every` steps with best-checkpoint
+selection (or the ID test split under `selection: id_test`), a guard that fails
 the run on a non-finite loss, a tqdm progress bar, and a `state_dict()` that a killed run resumes
 from (Trainer).
 """

@@ -17,8 +17,8 @@ from ..evaluate import evaluate, evaluate_each, val_accuracy, val_accuracy_each
 from ..methods.base import RunContext, build_method
 from .. import records
 from ..workbench import workbench_for
-from .timing import Ratio, alternate, ratio
-from .training import scratch, spec_of
+from .timing import Ratio, alternate, ratio, spread
+from .training import scratch, spec_of, stand_in_run
 
 
 def _tuned_stand_in(bench) -> dict[str, torch.Tensor]:
@@ -46,10 +46,7 @@ def evaluation_ratios(benchmark: str, model: str, pretrained: str | None, rounds
 
         wise = build_method(spec)
         base = wise.base_spec()
-        folder = records.run_dir(root, base)
-        folder.mkdir(parents=True)
-        records.save_checkpoint(folder, _tuned_stand_in(bench))
-        (folder / "result.json").write_text("{}")
+        stand_in_run(root, base, _tuned_stand_in(bench))
         ctx = RunContext(spec, bench, root, torch.Generator())
         variants = [m for _, m in wise.variants(bench.fresh_classifier(), ctx)]
 
@@ -67,9 +64,4 @@ def evaluation_ratios(benchmark: str, model: str, pretrained: str | None, rounds
     images = sum(len(s) for s in splits)
     return {"bare forward / evaluation (throughput of evaluation relative to bare)": ratio(times, "bare", "evaluate"),
             "WiSE 11 alphas in one pass / 11 evaluations": ratio(wise_times, "one pass", "one by one"),
-            f"evaluation of {images} test images (s)": Ratio(*(f(times["evaluate"]) for f in (_median, min, max)),
-                                                            len(times["evaluate"]))}
-
-
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]
+            f"evaluation of {images} test images (s)": spread(times["evaluate"])}

@@ -37,6 +37,12 @@ def alternate(variants: dict[str, Callable[[], object]], rounds: int, warmup: in
     return times
 
 
+def spread(values: list[float]) -> Ratio:
+    """Absolute figures (seconds) in the same form: the middle value (the upper one of an even
+    count), lowest, highest."""
+    return Ratio(sorted(values)[len(values) // 2], min(values), max(values), len(values))
+
+
 def ratio(times: dict[str, list[float]], variant: str, base: str) -> Ratio:
     per_round = [a / b for a, b in zip(times[variant], times[base])]
     return Ratio(statistics.median(per_round), min(per_round), max(per_round), len(per_round))

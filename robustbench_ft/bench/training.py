@@ -23,7 +23,7 @@ from ..methods.base import RunContext, build_method
 from ..plan import make_spec
 from ..train import Trainer
 from ..workbench import workbench_for
-from .timing import Ratio, alternate, ratio
+from .timing import Ratio, alternate, ratio, spread
 
 
 @contextlib.contextmanager
@@ -38,15 +38,20 @@ def spec_of(method: str, benchmark: str, model: str, pretrained: str | None, bat
     return make_spec(method, load_benchmark(benchmark).train_defaults, benchmark, 0, overrides)
 
 
+def stand_in_run(root: Path, spec, state: dict[str, torch.Tensor]) -> None:
+    """A finished run of `spec` holding `state`, for a measured method that depends on one."""
+    folder = records.run_dir(root, spec)
+    folder.mkdir(parents=True, exist_ok=True)
+    records.save_checkpoint(folder, state)
+    (folder / "result.json").write_text("{}")
+
+
 def stepper(spec, root: Path) -> Callable[[], None]:
     """One call = one training step of `spec`'s method, through the shared trainer."""
     bench = workbench_for(spec, root)
     method = build_method(spec)
     for dep in method.dependencies():  # LP-FT: a stand-in probe (the zero-shot head)
-        folder = records.run_dir(root, dep)
-        folder.mkdir(parents=True, exist_ok=True)
-        records.save_checkpoint(folder, bench.zeroshot.state_dict())
-        (folder / "result.json").write_text("{}")
+        stand_in_run(root, dep, bench.zeroshot.state_dict())
     torch.manual_seed(spec.seed)
     ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(spec.seed))
     model = bench.fresh_classifier()
@@ -85,9 +90,5 @@ def step_ratios(benchmark: str, model: str, pretrained: str | None, batch_size: 
         times = alternate(variants, rounds)
     out = {m: ratio(times, m, "ft") for m in methods if m != "ft"}
     out["trainer vs bare loop"] = ratio(times, "ft", "bare")
-    out["ft step (s)"] = Ratio(*(f(times["ft"]) for f in (_median, min, max)), rounds)
+    out["ft step (s)"] = spread(times["ft"])
     return out
-
-
-def _median(values: list[float]) -> float:
-    return sorted(values)[len(values) // 2]

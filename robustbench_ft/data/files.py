@@ -118,13 +118,17 @@ class FileSplit:
                             num_workers=self.workers, pin_memory=torch.device(device).type == "cuda",
                             persistent_workers=persistent and self.workers > 0)
         for images, labels, bad in loader:
-            if bad and not self.skip_bad_images:
-                path, reason = self.paths[bad[0].index], bad[0].reason
-                raise BadImageError(f"cannot decode image {path}: {reason} (set skip_bad_images: true "
-                                    f"in the benchmark YAML to skip such files)")
-            self.bad_images.update(self.paths[b.index] for b in bad)
+            self._note_bad(bad)
             if len(labels):
                 yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+
+    def _note_bad(self, bad: list[_Undecodable]) -> None:
+        """Files of a batch that did not decode: an error, or with skip_bad_images noted and left out."""
+        if bad and not self.skip_bad_images:
+            path, reason = self.paths[bad[0].index], bad[0].reason
+            raise BadImageError(f"cannot decode image {path}: {reason} (set skip_bad_images: true "
+                                f"in the benchmark YAML to skip such files)")
+        self.bad_images.update(self.paths[b.index] for b in bad)
 
     def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
                      cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -153,10 +157,7 @@ class FileSplit:
         loader = DataLoader(_Decoded(self, transform), batch_sampler=order, collate_fn=_collate,
                             num_workers=self.workers)
         for batch, (images, _, bad) in zip(order, loader):
-            if bad and not self.skip_bad_images:
-                raise BadImageError(f"cannot decode image {self.paths[bad[0].index]}: {bad[0].reason} (set "
-                                    f"skip_bad_images: true in the benchmark YAML to skip such files)")
-            self.bad_images.update(self.paths[b.index] for b in bad)
+            self._note_bad(bad)
             skipped = {b.index for b in bad}
             rows = [i for i, _ in batch if i not in skipped]
             if rows:

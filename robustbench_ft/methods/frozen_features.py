@@ -12,6 +12,8 @@ apply to them as before. A row that is not found (it should not happen) is compu
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..models.classifier import ImageClassifier
@@ -24,9 +26,15 @@ def fingerprints(inputs: torch.Tensor) -> torch.Tensor:
     """(B, 2) int64 digests of each row's exact float32 bits: integer sums, so the same bits give
     the same digest whatever the batch (two independent 64-bit hashes: collisions are negligible)."""
     bits = inputs.float().contiguous().view(len(inputs), -1).view(torch.int32).to(torch.int64)
-    generator = torch.Generator().manual_seed(FINGERPRINT_SEED)
-    weights = torch.randint(-2 ** 62, 2 ** 62, (2, bits.shape[1]), generator=generator).to(bits.device)
+    weights = _hash_weights(bits.shape[1], str(bits.device))
     return torch.stack([(bits * w).sum(dim=1) for w in weights], dim=1)
+
+
+@functools.lru_cache(maxsize=4)
+def _hash_weights(size: int, device: str) -> torch.Tensor:
+    """The hashes' fixed random weights, drawn once per input size and device (not every step)."""
+    generator = torch.Generator().manual_seed(FINGERPRINT_SEED)
+    return torch.randint(-2 ** 62, 2 ** 62, (2, size), generator=generator).to(device)
 
 
 class FrozenFeatures:

@@ -27,9 +27,10 @@ def load_curves(frame: pd.DataFrame, folders: dict[str, Path]) -> pd.DataFrame:
     parts = []
     runs = frame.drop_duplicates("run")[["entry", "seed", "run"]]
     for entry, seed, run in runs.itertuples(index=False):
-        path = folders.get(str(run), Path("/nonexistent")) / "metrics.jsonl"
-        if not path.is_file():
+        folder = folders.get(str(run))
+        if folder is None or not (folder / "metrics.jsonl").is_file():  # post-hoc runs log no steps
             continue
+        path = folder / "metrics.jsonl"
         rows = pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
         if rows.empty or "step" not in rows:
             continue

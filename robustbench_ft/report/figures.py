@@ -71,6 +71,13 @@ def _legend(ax, inside_up_to: int = 8) -> None:
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
 
 
+def _point_style(entry: str, index: int, zeroshot: set[str]) -> dict:
+    """A method's marker in the ID-vs-OOD plots: zero-shot as a black star, the rest in turn."""
+    if entry in zeroshot:
+        return {"marker": "*", "ms": 12, "color": "black"}
+    return {"marker": MARKERS[index % len(MARKERS)], "ms": 6}
+
+
 def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
     means = _means(frame, "acc")
     per = means.groupby(["entry", "alpha", "role"], observed=True)["value"].mean().unstack("role") * 100
@@ -84,8 +91,7 @@ def plot_robustness(frame: pd.DataFrame, out: Path) -> list[Path]:
             ends = rows.iloc[[0, -1]]
             ax.plot(ends["id"], ends["ood"], ls="--", lw=0.8, color=line.get_color())
         else:
-            style = {"marker": "*", "ms": 12, "color": "black"} if entry in zeroshot else {"marker": marker, "ms": 6}
-            ax.plot(rows["id"], rows["ood"], ls="none", label=entry, **style)
+            ax.plot(rows["id"], rows["ood"], ls="none", label=entry, **_point_style(entry, i, zeroshot))
     ax.set_xlabel("ID accuracy (%)")
     ax.set_ylabel("mean OOD accuracy (%)")
     ax.set_title("Robustness: ID vs OOD accuracy")
@@ -163,9 +169,7 @@ def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit:
     ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label="fit (logit space)")
     zeroshot = _zeroshot_entries(frame)
     for i, entry in enumerate(_ordered(frame, per.index)):
-        style = {"marker": "*", "ms": 12, "color": "black"} if entry in zeroshot else \
-            {"marker": MARKERS[i % len(MARKERS)], "ms": 6}
-        ax.plot(per.loc[entry, "id"], per.loc[entry, "ood"], ls="none", label=entry, **style)
+        ax.plot(per.loc[entry, "id"], per.loc[entry, "ood"], ls="none", label=entry, **_point_style(entry, i, zeroshot))
     ax.set_xscale("logit")
     ax.set_yscale("logit")
     for axis in (ax.xaxis, ax.yaxis):
