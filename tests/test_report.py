@@ -228,3 +228,16 @@ def test_training_curves_from_the_runs_logs(fixture_results, tmp_path):
     paths = write_report(fixture_results, tmp_path / "r", formats=["md"], plots=True, echo=False)
     curve_png = [p for p in paths if p.name == "training_curves.png"]
     assert curve_png and curve_png[0].stat().st_size > 10_000
+
+
+def test_a_malformed_published_numbers_file_is_one_clear_error(tmp_path):
+    from robustbench_ft.config import ConfigError
+    from robustbench_ft.report.reference import published_numbers
+    assert published_numbers()  # the shipped file reads
+    bad = tmp_path / "published.yaml"
+    bad.write_text("published:\n  - {source: x, method: ft, benchmark: domainnet}\n")
+    with pytest.raises(ConfigError, match="each entry needs source, method, benchmark, model, pretrained and splits"):
+        published_numbers(bad)
+    bad.write_text("entries: []\n")
+    with pytest.raises(ConfigError, match="expected `published:` with a list of entries"):
+        published_numbers(bad)

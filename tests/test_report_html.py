@@ -52,3 +52,12 @@ def test_a_screenshot_needs_the_html_format(fixture_results, tmp_path, capsys): 
     assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "r"), "--format", "md",
                  "--screenshot", str(tmp_path / "x.png")]) == 2
     assert "add html to --format" in capsys.readouterr().err
+
+
+def test_a_screenshot_without_a_browser_is_one_line(fixture_results, tmp_path, capsys, monkeypatch):  # noqa: F811
+    import robustbench_ft.report.browser as browser
+    monkeypatch.setattr(browser, "find_browser", lambda: None)
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "r"), "--format", "html",
+                 "--screenshot", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert "no headless browser found (looked for chromium" in err and "apt-get install chromium" in err
