@@ -1,14 +1,22 @@
-"""Shared fixtures: a miniature copy of the embedded benchmark so trainer tests take seconds."""
+"""Shared fixtures: a miniature copy of the embedded benchmark so trainer tests take seconds; a
+passed test's temporary folder is removed at once, so the suite's disk use stays that of its
+largest test (checkpoints of real architectures are hundreds of MB), not the sum of all."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
 os.environ.setdefault("ROBUSTBENCH_FT_PROGRESS", "0")
+# torch.compile's kernel cache would otherwise collect in the machine's /tmp run after run
+_INDUCTOR_CACHE = None if "TORCHINDUCTOR_CACHE_DIR" in os.environ else \
+    Path(os.environ.get("TMPDIR", "/tmp")) / f"robustbench-ft-inductor-{os.getpid()}"
+if _INDUCTOR_CACHE is not None:
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(_INDUCTOR_CACHE)
 
 from robustbench_ft.config import presets_dir  # noqa: E402
 
@@ -23,3 +31,24 @@ def mini_benchmark(tmp_path_factory) -> str:
     path = Path(tmp_path_factory.mktemp("bench")) / "mini.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"outcome_{report.when}", report.outcome)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _free_the_disk_after_a_pass(request):
+    """Delete the test's tmp_path when it passed (failed tests keep theirs for a look)."""
+    folder = request.getfixturevalue("tmp_path") if "tmp_path" in request.fixturenames else None
+    yield
+    if folder is not None and getattr(request.node, "outcome_call", None) == "passed":
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _INDUCTOR_CACHE is not None:
+        shutil.rmtree(_INDUCTOR_CACHE, ignore_errors=True)
