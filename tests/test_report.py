@@ -241,3 +241,19 @@ def test_a_malformed_published_numbers_file_is_one_clear_error(tmp_path):
     bad.write_text("entries: []\n")
     with pytest.raises(ConfigError, match="expected `published:` with a list of entries"):
         published_numbers(bad)
+
+
+def test_records_csv_reads_back_as_the_frame_pandas_would_write():
+    """Arrow writes records.csv; read back, it is the text pandas' own writer gives, value for value
+    (NaN alphas, categories, a settings column of JSON lists with commas and missing entries)."""
+    import io
+
+    import pandas as pd
+    from robustbench_ft.report.collect import tidy_csv
+    frame = pd.DataFrame({"method": pd.Categorical(["ft", "lipsum", "ft"]), "alpha": [float("nan"), 0.5, 0.1],
+                          "lipsum.pool": [None, '["a, b", "c"]', 'say "x"'], "seed": [0, 1, 2],
+                          "value": [0.1, 1 / 3, 2.5e-9]})
+    ours = pd.read_csv(io.BytesIO(tidy_csv(frame)))
+    pandas = pd.read_csv(io.StringIO(frame.to_csv(index=False)))
+    pd.testing.assert_frame_equal(ours, pandas)
+    assert ours.loc[1, "lipsum.pool"] == '["a, b", "c"]' and ours.loc[2, "value"] == 2.5e-9

@@ -34,9 +34,11 @@ def _ood_mean(frame: pd.DataFrame, method: str, metric: str) -> float:
 
 def wise_curve(frame: pd.DataFrame, method: str = "ft+wise") -> pd.DataFrame:
     """Per alpha: ID, mean OOD, and the excess over the straight line between the endpoints."""
-    alphas = sorted(frame.loc[frame["method"] == method, "alpha"].dropna().unique())
-    rows = [(a, *_acc_means(frame, method, a)) for a in alphas]
-    curve = pd.DataFrame(rows, columns=["alpha", "id", "ood"])
+    part = frame[(frame["method"] == method) & (frame["metric"] == "acc") & frame["alpha"].notna()]
+    per_seed = part.groupby(["alpha", "seed", "role"], observed=True)["value"].mean().unstack("role")
+    means = 100 * per_seed.groupby(level="alpha").mean()
+    curve = pd.DataFrame({"alpha": means.index.to_numpy(dtype=float), "id": means["id"].to_numpy(),
+                          "ood": means["ood"].to_numpy()})
     first, last = curve.iloc[0], curve.iloc[-1]
     slope = (last["ood"] - first["ood"]) / (last["id"] - first["id"]) if last["id"] != first["id"] else 0.0
     curve["excess"] = curve["ood"] - (first["ood"] + slope * (curve["id"] - first["id"]))
@@ -45,7 +47,7 @@ def wise_curve(frame: pd.DataFrame, method: str = "ft+wise") -> pd.DataFrame:
 
 def check_claims(frame: pd.DataFrame, curve: pd.DataFrame | None = None) -> list[Claim]:
     """The verdicts that the methods in `frame` allow; `curve` is wise_curve(frame) if known."""
-    methods = set(frame["method"])
+    methods = set(frame["method"].unique())
     claims: list[Claim] = []
     if {"zeroshot", "ft"} <= methods:
         (zi, zo), (fi, fo) = _acc_means(frame, "zeroshot"), _acc_means(frame, "ft")
@@ -71,7 +73,7 @@ def check_claims(frame: pd.DataFrame, curve: pd.DataFrame | None = None) -> list
 
 def claims_markdown(frame: pd.DataFrame) -> str:
     """The claims table and the WiSE curve as Markdown; empty when no claim applies."""
-    curve = wise_curve(frame) if "ft+wise" in set(frame["method"]) else None
+    curve = wise_curve(frame) if "ft+wise" in set(frame["method"].unique()) else None
     claims = check_claims(frame, curve)
     if not claims:
         return ""

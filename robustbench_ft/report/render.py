@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import ConfigError
-from ..util import atomic_write_text
+from ..util import atomic_write, atomic_write_text
 from .claims import claims_markdown
-from .collect import collect
+from .collect import collect, tidy_csv
 from .curves import load_curves, plot_training_curves
 from .figures import write_figures
 from .html import Section, page
@@ -52,7 +52,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     written: list[Path] = []
     if "csv" in formats:
         path = out / "records.csv"
-        atomic_write_text(path, frame.to_csv(index=False))
+        atomic_write(path, lambda file: file.write(tidy_csv(frame)))
         written.append(path)
     sections = []
     for benchmark, part in frame.groupby("benchmark", observed=True):
@@ -81,8 +81,9 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
 
     chosen = entries(part, rule)
     fit = fit_reference(selected_frame(chosen))
+    measured = set(part["metric"].unique())
     for family, metrics in FAMILIES.items():
-        present = [m for m in metrics if m in set(part["metric"])]
+        present = [m for m in metrics if m in measured]
         if not present:
             continue
         table = build_table(part, present, alpha, rule, chosen, fit)
