@@ -37,12 +37,18 @@ def evaluate(classifier: nn.Module, bench: Workbench) -> dict[str, dict[str, flo
 
 
 def evaluate_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[dict[str, dict[str, float]]]:
-    """`evaluate` of every classifier, each split read once for all of them (Workbench.predict_each)."""
+    """`evaluate` of every classifier, each split read once for all of them (Workbench.predict_each).
+    A classifier whose `is_zeroshot` is true (WiSE at alpha 0 holds exactly the zero-shot weights)
+    takes the zero-shot model's stored outputs instead of a forward pass: the same numbers."""
     results: list[dict[str, dict[str, float]]] = [{} for _ in classifiers]
+    is_zeroshot = [bool(getattr(c, "is_zeroshot", False)) for c in classifiers]
+    run = [c for c, zs in zip(classifiers, is_zeroshot) if not zs]
     for split in bench.benchmark.test_splits:
         images = bench.benchmark.test_set(split)
         reference = bench.zeroshot_outputs(split)
-        for result, out in zip(results, bench.predict_each(classifiers, images)):
+        computed = iter(bench.predict_each(run, images) if run else [])
+        for result, zs in zip(results, is_zeroshot):
+            out = reference if zs else next(computed)
             logits, labels = restrict(out.logits, out.labels, images.class_subset)
             result[split] = split_metrics(logits, labels, out.features, reference.features,
                                           bench.energy_text_features, bench.logit_scale)

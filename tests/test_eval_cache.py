@@ -68,3 +68,16 @@ def test_bad_files_fail_or_are_skipped_as_without_the_cache(tmp_path):
     with pytest.raises(BadImageError, match="cannot decode image"):
         list(strict.eval_batches(3, inputs, cache=tmp_path / "cache2"))
     assert not any((tmp_path / "cache2").iterdir())  # the failed build left nothing half-written
+
+
+def test_evaluation_outputs_do_not_depend_on_the_evaluation_batch_size():
+    """The CPU evaluates in batches of 128, a GPU in 512: the same outputs, bit for bit."""
+    from dataclasses import replace
+
+    from robustbench_ft.workbench import open_workbench
+    bench = open_workbench("embedded", "tiny-clip", "embedded", torch.device("cpu"))
+    model = bench.fresh_classifier()
+    split = bench.benchmark.test_set("sketch")  # 1,800 images
+    outputs = [replace(bench, eval_batch_size=size).predict(model, split) for size in (100, 128, 512)]
+    for other in outputs[1:]:
+        assert torch.equal(other.logits, outputs[0].logits) and torch.equal(other.features, outputs[0].features)

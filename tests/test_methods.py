@@ -200,8 +200,10 @@ def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchma
     evaluate_each(variants, bench)
     one_pass = len(decoded)
     decoded.clear()
-    evaluate(variants[0], bench)
+    evaluate(variants[1], bench)
     assert one_pass == len(decoded) > 0  # three alphas, each split transformed once
+    decoded.clear()
+    assert evaluate(variants[0], bench) == result["records"][0]["splits"] and not decoded  # alpha 0: stored zero-shot outputs
 
 
 def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
@@ -470,29 +472,45 @@ def unaugmented_benchmark(mini_benchmark, tmp_path):
     return str(path)
 
 
-def test_lipsum_without_augmentation_reads_cached_zero_shot_features_and_ends_as_the_plain_run(
-        unaugmented_benchmark, tmp_path, monkeypatch):
+@pytest.mark.parametrize("policy,artifact,flips", [([], "train-features", 1), (["hflip"], "train-features-hflip", 2)])
+def test_lipsum_with_known_inputs_reads_cached_zero_shot_features_and_ends_as_the_plain_run(
+        unaugmented_benchmark, tmp_path, monkeypatch, policy, artifact, flips):
+    """Without augmentation or with flips only, every frozen forward of training is done once up
+    front (each image in each orientation), and the run equals one that runs it every step."""
+    import yaml
     from robustbench_ft.methods import frozen_features
     from robustbench_ft.models.classifier import ImageClassifier
-    spec = spec_for("lipsum", unaugmented_benchmark, lr=1e-3, steps=6, eval_every=3)
+    config = yaml.safe_load(open(unaugmented_benchmark))
+    config.update(name=f"mini-{len(policy)}", augment=policy)
+    benchmark = tmp_path / "benchmark.yaml"
+    benchmark.write_text(yaml.safe_dump(config))
+    spec = spec_for("lipsum", str(benchmark), lr=1e-3, steps=6, eval_every=3)
     forwards = []
     real_features = ImageClassifier.features
     monkeypatch.setattr(ImageClassifier, "features",
                         lambda self, x: forwards.append(self.training) or real_features(self, x))
     cached = execute(spec, tmp_path / "cached")
     cached_forwards = forwards.count(True)
-    assert len(list((tmp_path / "cached" / "_artifacts").rglob("train-features.pt"))) == 1
+    assert len(list((tmp_path / "cached" / "_artifacts").rglob(f"{artifact}.pt"))) == 1
     forwards.clear()
     monkeypatch.setattr(frozen_features.FrozenFeatures, "__call__",  # the plain path: a frozen forward per step
                         lambda self, x: self.reference.features(x))
     plain = execute(spec, tmp_path / "plain")
-    # train-mode feature calls: 6 tuned steps + 3 batches of the 48 training images computed once
-    # (both runs), + 6 frozen forwards in the plain run only
-    assert (cached_forwards, forwards.count(True)) == (6 + 3, 6 + 3 + 6)
+    # train-mode feature calls: 6 tuned steps + 3 batches of the 48 training images per flip,
+    # computed once (both runs), + 6 frozen forwards in the plain run only
+    assert (cached_forwards, forwards.count(True)) == (6 + 3 * flips, 6 + 3 * flips + 6)
     for ours, theirs in zip(cached["records"], plain["records"]):
         for split, metrics in theirs["splits"].items():
             for name, value in metrics.items():
                 assert ours["splits"][split][name] == pytest.approx(value, abs=1e-5), (split, name)
+
+
+def test_random_crops_leave_the_frozen_forward_in_every_step():
+    from robustbench_ft.models.inputs import InputPipeline
+    mean, std = (0.5,) * 3, (0.25,) * 3
+    assert InputPipeline(mean, std, 32, ["random_resized_crop", "hflip"]).fixed_variants() is None
+    assert InputPipeline(mean, std, 32, ["hflip"]).fixed_variants() == (False, True)
+    assert InputPipeline(mean, std, 32, []).fixed_variants() == (False,)
 
 
 def test_fingerprints_see_every_bit_and_ignore_the_batch():

@@ -184,3 +184,19 @@ def test_skipped_images_are_counted_in_the_runs_record(tmp_path):
     result = execute(spec, tmp_path / "results")
     assert result["bad_images"] == [str(bad)]
     assert result["records"][0]["splits"]["sketch"]["acc"] in (0.0, 0.5, 1.0)  # 2 images left
+
+
+def test_a_flipped_plain_training_batch_is_what_the_training_transform_makes_when_it_flips(domainnet):
+    """The frozen-feature table's flipped inputs (a tensor flip) equal the training transform's
+    own random flip (on the PIL image) when that flip is drawn, bit for bit."""
+    import torchvision.transforms as T
+    from PIL import Image
+    split = domainnet.train_set()
+    inputs = InputPipeline((0.48, 0.46, 0.41), (0.27, 0.26, 0.28), 16, ["hflip"])
+    transform = inputs.train_transform()
+    next(t for t in transform.transforms if isinstance(t, T.RandomHorizontalFlip)).p = 1.0  # always flip
+    for flip in (False, True):
+        batch, _ = next(iter(split.plain_train_batches(4, inputs, "cpu", flip)))
+        expected = torch.stack([(transform if flip else inputs.train_transform(random_flip=False))(
+            Image.open(path).convert("RGB")) for path in split.paths[:4]])
+        assert torch.equal(batch, expected)

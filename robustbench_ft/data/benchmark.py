@@ -36,10 +36,11 @@ class Split(Protocol):
     def eval_batches(self, batch_size: int, inputs: Any, device: torch.device | str,
                      cache: Path | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]: ...
 
-    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str
-                            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Every training image once, in order, through the training transform; only for an
-        input pipeline without augmentation, where that transform is deterministic."""
+    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str,
+                            flip: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every training image once, in order, as the training transform makes it with every
+        flip drawn as `flip`; only for a pipeline whose `fixed_variants()` is not None (no
+        augmentation, or flips only), where that is every input training can see."""
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str, skip: int = 0, shard: tuple[int, int] = (0, 1)
@@ -89,11 +90,10 @@ class ImageSet:
         for images, labels in self.batches(batch_size):
             yield inputs.eval(images, device), labels
 
-    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
-                            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        unused = torch.Generator()  # no augmentation draws from it
+    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
+                            flip: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for images, labels in self.batches(batch_size):
-            yield inputs.train(images, unused, device), labels
+            yield inputs.fixed(images, flip, device), labels
 
     def train_batches(self, batch_size: int, generator: torch.Generator, inputs: Any,
                       device: torch.device | str = "cpu", skip: int = 0, shard: tuple[int, int] = (0, 1)

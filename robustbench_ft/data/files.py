@@ -141,10 +141,13 @@ class FileSplit:
             return stored.batches(batch_size, device)
         return self._loader(inputs.eval_transform(), self._in_order(batch_size), device, persistent=False)
 
-    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu"
-                            ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """Every training file once, in order, through the (deterministic, unaugmented) train transform."""
-        return self._loader(inputs.train_transform(), self._in_order(batch_size), device, persistent=False)
+    def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
+                            flip: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Every training file once, in order, through the train transform without its random
+        flip (deterministic when `inputs.fixed_variants()` is not None), flipped if `flip`."""
+        batches = self._loader(inputs.train_transform(random_flip=False), self._in_order(batch_size), device,
+                               persistent=False)
+        return ((images.flip(-1), labels) for images, labels in batches) if flip else batches
 
     def _in_order(self, batch_size: int) -> list[list[tuple[int, int]]]:
         return [[(i, -1) for i in range(start, min(start + batch_size, len(self)))]

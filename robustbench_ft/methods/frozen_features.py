@@ -1,13 +1,14 @@
-"""The frozen zero-shot encoder's features of a training batch, computed once per image when the
-training transform is deterministic.
+"""The frozen zero-shot encoder's features of a training batch, computed once per input when the
+training transform can make only a few known inputs of each image.
 
 Lipsum-FT (and CAR-FT) compare the tuned features with the zero-shot model's on the same batch.
-With augmentation every batch is new, so the frozen forward runs every step. Without it, a
-training image is the same input tensor every epoch, so its zero-shot features are too: they are
-computed once for the whole training set (in order, in the training transform's own batches),
-stored with the run's zero-shot artifacts so every run and seed of a sweep shares them, and looked
-up by the exact bits of each input row. Features, not energies: Lipsum-FT's fresh random texts
-apply to them as before. A row that is not found (it should not happen) is computed as usual.
+With random crops every batch is new, so the frozen forward runs every step. Without
+augmentation, or with flips only (the embedded world's policy), each training image reaches the
+model as one of at most two input tensors, so their zero-shot features are computed once for the
+whole training set (in order, in the training batch size, each flip), stored with the run's
+zero-shot artifacts so every run and seed of a sweep shares them, and looked up by the exact bits
+of each input row. Features, not energies: Lipsum-FT's fresh random texts apply to them as
+before. A row that is not found (it should not happen) is computed as usual.
 """
 
 from __future__ import annotations
@@ -40,20 +41,27 @@ def _hash_weights(size: int, device: str) -> torch.Tensor:
 class FrozenFeatures:
     """reference(inputs) -> the frozen encoder's normalised features of the batch."""
 
+    # False: always the frozen forward (bench/ times that path, the one random crops take)
+    precompute = True
+
     def __init__(self, reference: ImageClassifier, bench: Workbench, batch_size: int) -> None:
         self.reference = reference
         self.table: dict[tuple[int, int], int] | None = None
-        if not bench.inputs.augment:
-            stored = bench.store.get_or_make("train-features", lambda: self._compute(bench, batch_size))
+        variants = bench.inputs.fixed_variants()
+        if variants is not None and self.precompute:
+            name = "train-features" if variants == (False,) else "train-features-hflip"
+            stored = bench.store.get_or_make(name, lambda: self._compute(bench, batch_size, variants))
             self.features = stored["features"].to(bench.device)
             self.table = {tuple(fp): row for row, fp in enumerate(stored["fingerprints"].tolist())}
 
     @torch.no_grad()
-    def _compute(self, bench: Workbench, batch_size: int) -> dict[str, torch.Tensor]:
+    def _compute(self, bench: Workbench, batch_size: int, flips: tuple[bool, ...]) -> dict[str, torch.Tensor]:
         prints, features = [], []
-        for inputs, _ in bench.benchmark.train_set().plain_train_batches(batch_size, bench.inputs, bench.device):
-            prints.append(fingerprints(inputs).cpu())
-            features.append(self.reference.features(inputs).float().cpu())
+        for flip in flips:
+            for inputs, _ in bench.benchmark.train_set().plain_train_batches(batch_size, bench.inputs,
+                                                                             bench.device, flip):
+                prints.append(fingerprints(inputs).cpu())
+                features.append(self.reference.features(inputs).float().cpu())
         return {"fingerprints": torch.cat(prints), "features": torch.cat(features)}
 
     @property

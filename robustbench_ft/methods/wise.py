@@ -49,6 +49,12 @@ class Interpolation(nn.Module):
         self.model, self.alpha = model, alpha
         self._start, self._tuned, self._loaded = start, tuned, loaded
 
+    @property
+    def is_zeroshot(self) -> bool:
+        """At alpha 0 the weights are the zero-shot ones exactly ((1 - 0) x + 0 y = x), so the
+        evaluator reuses the zero-shot outputs it has stored (evaluate.evaluate_each)."""
+        return self.alpha == 0
+
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self._loaded["alpha"] != self.alpha:
             self.model.load_state_dict(interpolate_state(self._start, self._tuned, self.alpha))

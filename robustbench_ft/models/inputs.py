@@ -60,6 +60,18 @@ class InputPipeline:
             return self.eval(images, device)
         return self.eval(images[rows], device)
 
+    def fixed_variants(self) -> tuple[bool, ...] | None:
+        """Every input the training transform can make of an image, as flips: (False,) without
+        augmentation, (False, True) with only `hflip`; None where the set is not small and finite
+        (random crops). What a frozen encoder sees in training is then known before training."""
+        if not set(self.augment) <= {"hflip"}:
+            return None
+        return (False, True) if "hflip" in self.augment else (False,)
+
+    def fixed(self, images: torch.Tensor, flip: bool, device: torch.device | str = "cpu") -> torch.Tensor:
+        """In-memory images exactly as `train` makes them when every flip it draws is `flip`."""
+        return self.eval(images.flip(-1) if flip else images, device)
+
     def _cfg(self) -> PreprocessCfg:
         return PreprocessCfg(size=self.image_size, mean=self.mean_values, std=self.std_values,
                              interpolation=self.interpolation, resize_mode=self.resize_mode)
@@ -80,11 +92,13 @@ class InputPipeline:
         x = pixels.to(device, non_blocking=True).to(torch.float32).div(255)
         return x.sub(self.mean.to(x.device)).div(self.std.to(x.device))
 
-    def train_transform(self) -> Callable:
-        """PIL image -> augmented normalised tensor; random under torch's global generator."""
+    def train_transform(self, random_flip: bool = True) -> Callable:
+        """PIL image -> augmented normalised tensor; random under torch's global generator. Without
+        `random_flip`, the `hflip` policy is left out (its flip is then a tensor flip, the same
+        values: ToTensor and Normalize act on each pixel alone)."""
         interpolation = T.InterpolationMode(self.interpolation)
         crop = (T.RandomResizedCrop(self.image_size, scale=(0.08, 1.0), interpolation=interpolation)
                 if "random_resized_crop" in self.augment
                 else T.Compose([T.Resize(self.image_size, interpolation=interpolation), T.CenterCrop(self.image_size)]))
-        flip = [T.RandomHorizontalFlip()] if "hflip" in self.augment else []
+        flip = [T.RandomHorizontalFlip()] if "hflip" in self.augment and random_flip else []
         return T.Compose([crop, *flip, T.ToTensor(), T.Normalize(self.mean_values, self.std_values)])
