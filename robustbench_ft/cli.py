@@ -340,13 +340,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import machine, run_bench, table
     from .bench.doc import write_performance
-    rows = run_bench(quick=args.quick, demo=not args.no_demo, rounds=args.rounds)
+    rows, missing = run_bench(quick=args.quick, demo=not args.no_demo, rounds=args.rounds)
     text = table(rows)
     print(f"\n{machine()}\n\n{text}")
     if args.write:  # "" prints only
         command = ("robustbench-ft bench" + (" --quick" if args.quick else "") + (" --no-demo" if args.no_demo else "")
                    + (f" --rounds {args.rounds}" if args.rounds != 12 else ""))
-        write_performance(Path(args.write), text, machine(), command)
+        write_performance(Path(args.write), text, machine(), command, missing)
         print(f"wrote {args.write}", file=sys.stderr)
     return 0
 

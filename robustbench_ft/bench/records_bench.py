@@ -37,19 +37,28 @@ def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
     return run
 
 
-def bench_report(records: int = 10_000) -> list[tuple[str, float]]:
+def bench_report(records: int = 10_000, repeats: int = 3) -> list[tuple[str, float]]:
+    """Seconds to collect, to collect and write the tables, and to do that with the figures too:
+    the middle of `repeats` runs of each (the first run of a process also pays one-off imports)."""
+    import statistics
+
     from ..report.collect import collect
     from ..report.render import write_report
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         runs = write_synthetic_records(root / "results", records)
-        t0 = time.perf_counter()
-        frame = collect(root / "results").frame
-        t1 = time.perf_counter()
-        write_report(root / "results", root / "out", formats=["md", "tex", "csv"], plots=False, echo=False)
-        t2 = time.perf_counter()
-        write_report(root / "results", root / "out2", formats=["md", "tex", "csv"], plots=True, echo=False)
-        t3 = time.perf_counter()
+        times: dict[str, list[float]] = {"collect": [], "tables": [], "figures": []}
+        for index in range(repeats):
+            t0 = time.perf_counter()
+            frame = collect(root / "results").frame
+            t1 = time.perf_counter()
+            write_report(root / "results", root / f"out{index}", formats=["md", "tex", "csv"], plots=False, echo=False)
+            t2 = time.perf_counter()
+            write_report(root / "results", root / f"plots{index}", formats=["md", "tex", "csv"], plots=True, echo=False)
+            t3 = time.perf_counter()
+            for name, seconds in zip(times, (t1 - t0, t2 - t1, t3 - t2)):
+                times[name].append(seconds)
+    middle = {name: statistics.median(values) for name, values in times.items()}
     return [("records", records), ("run folders", runs), ("tidy rows", len(frame)),
-            ("collect (s)", t1 - t0), ("collect + tables md/tex/csv (s)", t2 - t1),
-            ("collect + tables + figures png/pdf (s)", t3 - t2)]
+            ("collect (s)", middle["collect"]), ("collect + tables md/tex/csv (s)", middle["tables"]),
+            ("collect + tables + figures png/pdf (s)", middle["figures"])]

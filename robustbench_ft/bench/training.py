@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from .. import records
 from ..data.benchmark import load_benchmark
 from ..methods.base import RunContext, build_method
+from ..methods.frozen_features import FrozenFeatures
 from ..plan import make_spec
 from ..train import Trainer
 from ..workbench import workbench_for
@@ -81,14 +82,45 @@ def bare_stepper(spec, root: Path) -> Callable[[], None]:
     return step
 
 
+def frozen_forward(spec, root: Path) -> Callable[[], None]:
+    """The zero-shot image encoder's forward on a training batch, without autograd: the work
+    Lipsum-FT adds to FT's step whenever augmentation makes every batch new."""
+    bench = workbench_for(spec, root)
+    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
+                                                        bench.inputs, bench.device)
+
+    @torch.no_grad()
+    def step() -> None:
+        bench.zeroshot.features(next(batches)[0])
+    return step
+
+
+@contextlib.contextmanager
+def frozen_forward_every_step(on: bool):
+    """With `on`, Lipsum-FT and CAR-FT run the frozen forward every step even where its inputs
+    are known in advance: the path of augmentation that cannot be enumerated (random crops)."""
+    saved = FrozenFeatures.precompute
+    FrozenFeatures.precompute = not on
+    try:
+        yield
+    finally:
+        FrozenFeatures.precompute = saved
+
+
 def step_ratios(benchmark: str, model: str, pretrained: str | None, batch_size: int, methods: list[str],
-                rounds: int) -> dict[str, Ratio]:
-    """Each method's step time / FT's, and the trainer's FT step / the bare loop's."""
-    with scratch() as root:
+                rounds: int, every_step: bool = False) -> dict[str, Ratio]:
+    """Each method's step time / FT's; the trainer's FT step / the bare loop's; and the floor of
+    Lipsum-FT's ratio when it runs the frozen forward every step: (FT step + that forward) / FT step."""
+    with scratch() as root, frozen_forward_every_step(every_step):
         variants = {m: stepper(spec_of(m, benchmark, model, pretrained, batch_size), root) for m in methods}
         variants["bare"] = bare_stepper(spec_of("ft", benchmark, model, pretrained, batch_size), root)
+        if every_step:
+            variants["frozen forward"] = frozen_forward(spec_of("ft", benchmark, model, pretrained, batch_size), root)
         times = alternate(variants, rounds)
     out = {m: ratio(times, m, "ft") for m in methods if m != "ft"}
     out["trainer vs bare loop"] = ratio(times, "ft", "bare")
     out["ft step (s)"] = spread(times["ft"])
+    if every_step:
+        times["ft + frozen forward"] = [a + b for a, b in zip(times["ft"], times["frozen forward"])]
+        out["floor"] = ratio(times, "ft + frozen forward", "ft")
     return out

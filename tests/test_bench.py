@@ -1,0 +1,55 @@
+"""The benchmark command's parts: ratio arithmetic, a training-step round on the mini benchmark,
+the JPEG world of the file measurements. No timing is asserted (docs/performance.md holds those)."""
+
+from __future__ import annotations
+
+import pytest
+
+from robustbench_ft.bench.timing import alternate, ratio, spread
+
+
+def test_ratio_is_the_median_of_per_round_ratios_with_its_range():
+    times = {"lipsum": [1.2, 3.0, 1.4], "ft": [1.0, 2.0, 1.0]}
+    r = ratio(times, "lipsum", "ft")
+    assert (r.median, r.low, r.high, r.rounds) == (pytest.approx(1.4), pytest.approx(1.2), pytest.approx(1.5), 3)
+    assert spread([3.0, 1.0, 2.0, 4.0]).median == 3.0  # the upper middle of an even count
+
+
+def test_alternate_runs_every_variant_once_per_round_in_turn_after_warm_up():
+    calls = []
+    times = alternate({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, rounds=2, warmup=1)
+    assert calls == ["a", "b"] * 3 and all(len(v) == 2 for v in times.values())
+
+
+def test_a_step_round_measures_every_variant_and_restores_the_precomputed_features(mini_benchmark):
+    from robustbench_ft.bench.training import step_ratios
+    from robustbench_ft.methods.frozen_features import FrozenFeatures
+    out = step_ratios(mini_benchmark, "tiny-clip", "embedded", 8, ["ft", "lipsum"], rounds=1, every_step=True)
+    assert set(out) == {"lipsum", "trainer vs bare loop", "ft step (s)", "floor"}
+    assert out["floor"].median > 1 and out["ft step (s)"].median > 0
+    assert FrozenFeatures.precompute
+
+
+def test_the_jpeg_world_is_a_folder_benchmark_of_the_embedded_images(tmp_path):
+    from robustbench_ft.bench.files import jpeg_world
+    from robustbench_ft.data.benchmark import load_benchmark
+    path, images = jpeg_world(tmp_path, {"train": 2, "test": 1}, size=48)
+    bench = load_benchmark(path)
+    assert images == 6 * 12 and len(bench.test_set("sketch")) == 12
+    assert len(bench.train_set()) + len(bench.val_set()) == 24
+    x, _ = next(iter(bench.test_set("photo").eval_batches(4, _inputs(), "cpu")))
+    assert x.shape == (4, 3, 32, 32)
+
+
+def _inputs():
+    from robustbench_ft.models.inputs import InputPipeline
+    return InputPipeline((0.5,) * 3, (0.25,) * 3, 32)
+
+
+def test_throughput_rows_give_images_per_second_and_the_ratio(mini_benchmark):
+    """The GPU rows' code path (bench.gpu_rows runs it with ViT-B-16, batch 256, CUDA sync), here
+    with the tiny model on the CPU."""
+    from robustbench_ft.bench import throughput_rows
+    rows = throughput_rows("cpu", mini_benchmark, "tiny-clip", 8, rounds=1)
+    assert [r.measure for r in rows] == ["FT training images/s", "Lipsum-FT training images/s", "Lipsum-FT step / FT step"]
+    assert float(rows[0].value) > 0 and rows[2].target == "≤ 1.3"
