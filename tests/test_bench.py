@@ -53,3 +53,17 @@ def test_throughput_rows_give_images_per_second_and_the_ratio(mini_benchmark):
     rows = throughput_rows("cpu", mini_benchmark, "tiny-clip", 8, rounds=1)
     assert [r.measure for r in rows] == ["FT training images/s", "Lipsum-FT training images/s", "Lipsum-FT step / FT step"]
     assert float(rows[0].value) > 0 and rows[2].target == "≤ 1.3"
+
+
+def test_the_demo_peak_is_that_of_the_measured_command_alone():
+    """A fresh parent reads the peak: a 300 MB command reads ~0.3 GiB, not the bench's own peak."""
+    import json
+    import subprocess
+    import sys
+
+    from robustbench_ft.bench.demo import _PEAK
+    big = bytearray(600_000_000)  # the bench process's own memory must not count
+    out = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-c", "x = bytearray(300_000_000)"],
+                         capture_output=True, text=True, check=True).stdout
+    del big
+    assert 0.27 < json.loads(out) / 2 ** 20 < 0.5
