@@ -43,6 +43,9 @@ READING = """\
 - **Zero-shot head**: the text tower of a random-initialised ViT-B-16 encoding the 80 OpenAI
   templates of a class (ImageNet class names, which open_clip ships) at their own length against
   CLIP's full 77 positions; the whole heads are that per-class time times the classes.
+- **GPU path** (rows appear where CUDA is): bf16 autocast, fused AdamW, pinned memory and
+  non-blocking copies, `--compile` as an option; none changes a CPU result. Channels-last memory
+  format is not used: a ViT's only convolution is its patch embedding, so it has nothing to gain.
 - **Training memory**: in a fresh process per method, the high-water mark of resident memory (on
   a GPU, of allocated memory) over a few steps, less what the process held before the method and
   model were built (bench/memory.py); Lipsum-FT runs its frozen forward every step there.
