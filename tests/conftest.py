@@ -17,6 +17,14 @@ _INDUCTOR_CACHE = None if "TORCHINDUCTOR_CACHE_DIR" in os.environ else \
     Path(os.environ.get("TMPDIR", "/tmp")) / f"robustbench-ft-inductor-{os.getpid()}"
 if _INDUCTOR_CACHE is not None:
     os.environ["TORCHINDUCTOR_CACHE_DIR"] = str(_INDUCTOR_CACHE)
+# ... but its precompiled headers (~300 MB) go to <tmp>/torchinductor_<user>/ whatever that says:
+# removed at the end when this run created them
+try:
+    from torch._inductor.runtime.cache_dir_utils import default_cache_dir
+    _HEADERS = Path(default_cache_dir()) / "precompiled_headers"
+except ImportError:  # a torch that keeps them elsewhere
+    _HEADERS = None
+_HEADERS_WERE_THERE = _HEADERS is None or _HEADERS.exists()
 
 from robustbench_ft.config import presets_dir  # noqa: E402
 
@@ -52,3 +60,5 @@ def _free_the_disk_after_a_pass(request):
 def pytest_sessionfinish(session, exitstatus):
     if _INDUCTOR_CACHE is not None:
         shutil.rmtree(_INDUCTOR_CACHE, ignore_errors=True)
+    if not _HEADERS_WERE_THERE:
+        shutil.rmtree(_HEADERS, ignore_errors=True)
