@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ..evaluate import evaluate, evaluate_each, val_accuracy, val_accuracy_each
 from ..methods.base import RunContext, build_method
-from .. import records
 from ..workbench import workbench_for
 from .timing import Ratio, alternate, ratio, spread
 from .training import scratch, spec_of, stand_in_run
@@ -26,6 +26,25 @@ def _tuned_stand_in(bench) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(0)
     return {k: v + 0.01 * torch.randn(v.shape, generator=generator).to(v) if v.is_floating_point() else v
             for k, v in bench.zeroshot.state_dict().items()}
+
+
+def wise_variants(spec, bench, root: Path) -> list[nn.Module]:
+    """The alphas of WiSE run `spec` as classifiers, over the base run stored under `root`."""
+    ctx = RunContext(spec, bench, root, torch.Generator())
+    return [m for _, m in build_method(spec).variants(bench.fresh_classifier(), ctx)]
+
+
+def one_pass(variants: list[nn.Module], bench) -> None:
+    """A WiSE run's evaluation as the harness does it: every alpha on each batch of each split."""
+    val_accuracy_each(variants, bench)
+    evaluate_each(variants, bench)
+
+
+def one_by_one(variants: list[nn.Module], bench) -> None:
+    """The same numbers the old way: each alpha's own evaluation, one after another."""
+    for variant in variants:
+        val_accuracy(variant, bench)
+        evaluate(variant, bench)
 
 
 def evaluation_ratios(benchmark: str, model: str, pretrained: str | None, rounds: int) -> dict[str, Ratio]:
@@ -44,23 +63,11 @@ def evaluation_ratios(benchmark: str, model: str, pretrained: str | None, rounds
             for x in prepared:
                 classifier(x)
 
-        wise = build_method(spec)
-        base = wise.base_spec()
-        stand_in_run(root, base, _tuned_stand_in(bench))
-        ctx = RunContext(spec, bench, root, torch.Generator())
-        variants = [m for _, m in wise.variants(bench.fresh_classifier(), ctx)]
-
-        def one_pass() -> None:
-            val_accuracy_each(variants, bench)
-            evaluate_each(variants, bench)
-
-        def one_by_one() -> None:
-            for variant in variants:
-                val_accuracy(variant, bench)
-                evaluate(variant, bench)
-
+        stand_in_run(root, build_method(spec).base_spec(), _tuned_stand_in(bench))
+        variants = wise_variants(spec, bench, root)
         times = alternate({"bare": bare, "evaluate": lambda: evaluate(classifier, bench)}, rounds)
-        wise_times = alternate({"one pass": one_pass, "one by one": one_by_one}, max(1, rounds // 2))
+        wise_times = alternate({"one pass": lambda: one_pass(variants, bench),
+                                "one by one": lambda: one_by_one(variants, bench)}, max(1, rounds // 2))
     images = sum(len(s) for s in splits)
     return {"bare forward / evaluation (throughput of evaluation relative to bare)": ratio(times, "bare", "evaluate"),
             "WiSE 11 alphas in one pass / 11 evaluations": ratio(wise_times, "one pass", "one by one"),

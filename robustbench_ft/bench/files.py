@@ -18,12 +18,10 @@ import torch.nn.functional as F
 import yaml
 from PIL import Image
 
-from ..config import presets_dir
 from ..data.benchmark import load_benchmark
-from ..evaluate import evaluate, evaluate_each, val_accuracy, val_accuracy_each
-from ..methods.base import RunContext, build_method
+from ..methods.base import build_method
 from ..workbench import workbench_for
-from .evaluation import _tuned_stand_in
+from .evaluation import _tuned_stand_in, one_by_one, one_pass, wise_variants
 from .timing import Ratio, alternate, ratio, spread
 from .training import scratch, spec_of, stand_in_run
 
@@ -47,7 +45,7 @@ def jpeg_world(folder: Path, per_class: dict[str, int], size: int) -> tuple[str,
     config = {"name": "embedded-jpeg", "family": "folder", "data_root": str(folder / "data"),
               "classes": list(world.classes), "splits": {s: s for s in splits},
               "id_split": world.id_split, "ood_splits": list(world.ood_splits),
-              "templates": yaml.safe_load((presets_dir("benchmarks") / "embedded.yaml").read_text())["templates"],
+              "templates": list(world.templates),
               "augment": ["hflip"],
               "train": {"model": "tiny-clip", "pretrained": "embedded", "steps": 10, "batch_size": 16, "lr": 3e-4}}
     path = folder / "embedded-jpeg.yaml"
@@ -62,30 +60,15 @@ def file_wise_ratios(model: str, pretrained: str | None, rounds: int, per_class:
     with scratch() as root:
         benchmark, images = jpeg_world(root, {"train": 2 * per_class, "test": per_class}, size)
         spec = spec_of("wise", benchmark, model, pretrained, 16)
-        wise = build_method(spec)
         cached, decoding = workbench_for(spec, root / "results"), workbench_for(spec, None)
-        stand_in_run(root / "results", wise.base_spec(), _tuned_stand_in(cached))
-
-        def variants_of(bench):
-            ctx = RunContext(spec, bench, root / "results", torch.Generator())
-            return [m for _, m in build_method(spec).variants(bench.fresh_classifier(), ctx)]
-
-        on_files, on_cache = variants_of(decoding), variants_of(cached)
+        stand_in_run(root / "results", build_method(spec).base_spec(), _tuned_stand_in(cached))
+        on_files, on_cache = (wise_variants(spec, bench, root / "results") for bench in (decoding, cached))
         for split in cached.benchmark.test_splits:  # both: zero-shot outputs stored, as after a first run
             cached.zeroshot_outputs(split), decoding.zeroshot_outputs(split)
-
-        def one_by_one() -> None:
-            for variant in on_files:
-                val_accuracy(variant, decoding)
-                evaluate(variant, decoding)
-
-        def one_pass(bench, variants) -> None:
-            val_accuracy_each(variants, bench)
-            evaluate_each(variants, bench)
-
-        one_pass(cached, on_cache)  # builds the evaluation cache
-        times = alternate({"one by one": one_by_one, "one pass": lambda: one_pass(decoding, on_files),
-                           "one pass, cache": lambda: one_pass(cached, on_cache)}, rounds, warmup=0)
+        one_pass(on_cache, cached)  # builds the evaluation cache
+        times = alternate({"one by one": lambda: one_by_one(on_files, decoding),
+                           "one pass": lambda: one_pass(on_files, decoding),
+                           "one pass, cache": lambda: one_pass(on_cache, cached)}, rounds, warmup=0)
     return {"one pass": ratio(times, "one pass", "one by one"),
             "one pass, cache": ratio(times, "one pass, cache", "one by one"),
             "one by one (s)": spread(times["one by one"])}, images

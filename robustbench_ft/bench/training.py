@@ -47,6 +47,12 @@ def stand_in_run(root: Path, spec, state: dict[str, torch.Tensor]) -> None:
     (folder / "result.json").write_text("{}")
 
 
+def _batches(bench, spec):
+    """The same seeded stream of training batches for every measured variant."""
+    return bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
+                                                     bench.inputs, bench.device)
+
+
 def stepper(spec, root: Path) -> Callable[[], None]:
     """One call = one training step of `spec`'s method, through the shared trainer."""
     bench = workbench_for(spec, root)
@@ -58,8 +64,7 @@ def stepper(spec, root: Path) -> Callable[[], None]:
     model = bench.fresh_classifier()
     method.setup(model, ctx)
     trainer = Trainer(model, method, ctx)
-    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
-                                                        bench.inputs, bench.device)
+    batches = _batches(bench, spec)
     counter = iter(range(10 ** 9))
     return lambda: trainer._step(next(counter), batches)
 
@@ -69,8 +74,7 @@ def bare_stepper(spec, root: Path) -> Callable[[], None]:
     bench = workbench_for(spec, root)
     model = bench.fresh_classifier()
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
-                                                        bench.inputs, bench.device)
+    batches = _batches(bench, spec)
 
     def step() -> None:
         inputs, labels = next(batches)
@@ -86,8 +90,7 @@ def frozen_forward(spec, root: Path) -> Callable[[], None]:
     """The zero-shot image encoder's forward on a training batch, without autograd: the work
     Lipsum-FT adds to FT's step whenever augmentation makes every batch new."""
     bench = workbench_for(spec, root)
-    batches = bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
-                                                        bench.inputs, bench.device)
+    batches = _batches(bench, spec)
 
     @torch.no_grad()
     def step() -> None:

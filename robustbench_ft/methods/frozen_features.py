@@ -64,10 +64,6 @@ class FrozenFeatures:
                 features.append(self.reference.features(inputs).float().cpu())
         return {"fingerprints": torch.cat(prints), "features": torch.cat(features)}
 
-    @property
-    def cached(self) -> bool:
-        return self.table is not None
-
     @torch.no_grad()
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.table is not None:

@@ -139,10 +139,7 @@ def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame
     for _, columns in parsed:
         for name in names:
             joined[name] += columns[name]
-    rows = pd.DataFrame({name: np.array(joined[name], dtype=float) if name in FLOAT_ROW_COLUMNS
-                         else np.array(joined[name], dtype=np.int64) if name == "seed"
-                         else pd.Categorical(joined[name]) if name in CATEGORICAL else joined[name]
-                         for name in names})
+    rows = pd.DataFrame({name: _typed(name, joined[name]) for name in names})
     infos = [info for info, _ in parsed]
     settings = pd.DataFrame.from_records([info.pop("settings") for info in infos])
     varying = sorted(c for c in settings.columns if settings[c].dropna().astype(str).nunique() > 1)
@@ -156,6 +153,15 @@ def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame
     frame = rows[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS]
     # few distinct values each: categories make the many equality filters of tables cheap
     return frame.astype({c: "category" for c in CATEGORICAL})
+
+
+def _typed(name: str, values: list) -> Any:
+    """One row column as its frame type: floats, int64 seeds, categories for repeated strings."""
+    if name in FLOAT_ROW_COLUMNS:
+        return np.array(values, dtype=float)
+    if name == "seed":
+        return np.array(values, dtype=np.int64)
+    return pd.Categorical(values) if name in CATEGORICAL else values
 
 
 def setting_columns(frame: pd.DataFrame) -> list[str]:
