@@ -26,7 +26,7 @@ except ImportError:  # a torch that keeps them elsewhere
     _HEADERS = None
 _HEADERS_WERE_THERE = _HEADERS is None or _HEADERS.exists()
 
-from robustbench_ft.config import presets_dir  # noqa: E402
+from robustbench_ft.core.config import presets_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

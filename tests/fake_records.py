@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from robustbench_ft.identity import SPEC_VERSION, digest_of
+from robustbench_ft.core.identity import SPEC_VERSION, digest_of
 
 SPEC_DEFAULTS = {"model": "tiny-clip", "pretrained": "embedded", "steps": 375, "batch_size": 128,
                  "lr": 3e-4, "weight_decay": 0.1}

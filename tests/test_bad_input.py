@@ -10,11 +10,11 @@ import pytest
 import torch
 import yaml
 
-from robustbench_ft import records
-from robustbench_ft.cli import main
+from robustbench_ft.records import legacy as records
+from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.execute import RunFailed, execute
-from robustbench_ft.plan import make_spec
+from robustbench_ft.engine.execute import RunFailed, execute
+from robustbench_ft.planning.plan import make_spec
 
 
 def _fails_cleanly(capsys, tmp_path, *args: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from robustbench_ft.bench.timing import alternate, ratio, spread
+from robustbench_ft.tools.bench.timing import alternate, ratio, spread
 
 
 def test_ratio_is_the_median_of_per_round_ratios_with_its_range():
@@ -22,7 +22,7 @@ def test_alternate_runs_every_variant_once_per_round_in_turn_after_warm_up():
 
 
 def test_a_step_round_measures_every_variant_and_restores_the_precomputed_features(mini_benchmark):
-    from robustbench_ft.bench.training import step_ratios
+    from robustbench_ft.tools.bench.training import step_ratios
     from robustbench_ft.methods.frozen_features import FrozenFeatures
     out = step_ratios(mini_benchmark, "tiny-clip", "embedded", 8, ["ft", "lipsum"], rounds=1, every_step=True)
     assert set(out) == {"lipsum", "trainer vs bare loop", "ft step (s)", "floor"}
@@ -31,7 +31,7 @@ def test_a_step_round_measures_every_variant_and_restores_the_precomputed_featur
 
 
 def test_the_jpeg_world_is_a_folder_benchmark_of_the_embedded_images(tmp_path):
-    from robustbench_ft.bench.files import jpeg_world
+    from robustbench_ft.tools.bench.files import jpeg_world
     from robustbench_ft.data.benchmark import load_benchmark
     path, images = jpeg_world(tmp_path, {"train": 2, "test": 1}, size=48)
     bench = load_benchmark(path)
@@ -49,7 +49,7 @@ def _inputs():
 def test_throughput_rows_give_images_per_second_and_the_ratio(mini_benchmark):
     """The GPU rows' code path (bench.gpu_rows runs it with ViT-B-16, batch 256, CUDA sync), here
     with the tiny model on the CPU."""
-    from robustbench_ft.bench import throughput_rows
+    from robustbench_ft.tools.bench import throughput_rows
     rows = throughput_rows("cpu", mini_benchmark, "tiny-clip", 8, rounds=1)
     assert [r.measure for r in rows] == ["FT training images/s", "Lipsum-FT training images/s", "Lipsum-FT step / FT step"]
     assert float(rows[0].value) > 0 and rows[2].target == "≤ 1.3"
@@ -61,7 +61,7 @@ def test_the_demo_peak_is_that_of_the_measured_command_alone():
     import subprocess
     import sys
 
-    from robustbench_ft.bench.demo import _PEAK
+    from robustbench_ft.tools.bench.demo import _PEAK
     big = bytearray(600_000_000)  # the bench process's own memory must not count
     out = subprocess.run([sys.executable, "-c", _PEAK, sys.executable, "-c", "x = bytearray(300_000_000)"],
                          capture_output=True, text=True, check=True).stdout

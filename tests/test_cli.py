@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 
 
 def test_list(capsys):
@@ -15,7 +15,7 @@ def test_list(capsys):
 
 
 def test_list_gives_every_method_a_description_and_a_reference(capsys):
-    from robustbench_ft.config import preset_names
+    from robustbench_ft.core.config import preset_names
     assert main(["list"]) == 0
     out = capsys.readouterr().out.splitlines()
     for name in preset_names("methods"):  # every shipped method (tests may register more)

@@ -74,7 +74,7 @@ def test_evaluation_outputs_do_not_depend_on_the_evaluation_batch_size():
     """The CPU evaluates in batches of 128, a GPU in 512: the same outputs, bit for bit."""
     from dataclasses import replace
 
-    from robustbench_ft.workbench import open_workbench
+    from robustbench_ft.engine.workbench import open_workbench
     bench = open_workbench("embedded", "tiny-clip", "embedded", torch.device("cpu"))
     model = bench.fresh_classifier()
     split = bench.benchmark.test_set("sketch")  # 1,800 images

@@ -6,14 +6,14 @@ import json
 
 import torch
 
-from robustbench_ft import records
+from robustbench_ft.records import legacy as records
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.execute import execute
-from robustbench_ft.hparams import HParam
+from robustbench_ft.engine.execute import execute
+from robustbench_ft.core.hparams import HParam
 from robustbench_ft.methods.base import METHODS, Batch, RunContext
 from robustbench_ft.methods.finetune import FineTune
 from robustbench_ft.models.classifier import ImageClassifier
-from robustbench_ft.plan import make_spec
+from robustbench_ft.planning.plan import make_spec
 
 
 @METHODS.register("test-l2sp")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from robustbench_ft.cli import main
-from robustbench_ft.config import ConfigError
+from robustbench_ft.cli.main import main
+from robustbench_ft.core.config import ConfigError
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.execute import execute
-from robustbench_ft.hparams import HParam
-from robustbench_ft.method_info import method_info
+from robustbench_ft.engine.execute import execute
+from robustbench_ft.core.hparams import HParam
+from robustbench_ft.core.method_info import method_info
 from robustbench_ft.methods.base import build_method
-from robustbench_ft.plan import make_spec
-from robustbench_ft.spec import RunSpec
+from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.core.spec import RunSpec
 
 
 def lipsum(**hparams) -> RunSpec:
@@ -71,7 +71,7 @@ def test_a_bad_spec_fails_before_anything_is_written(tmp_path, mini_benchmark):
 
 
 def test_a_preset_may_not_declare_hyper_parameters(tmp_path, monkeypatch):
-    import robustbench_ft.method_info as info
+    import robustbench_ft.core.method_info as info
     preset = tmp_path / "lipsum.yaml"
     preset.write_text("method: lipsum\nhparams:\n  lam: 2.0\n")
     monkeypatch.setattr(info, "resolve_preset", lambda kind, name: preset)
@@ -87,7 +87,7 @@ def test_list_shows_every_declaration(capsys):
 
 
 def test_run_sets_hyper_parameters_per_method(capsys, tmp_path, mini_benchmark):
-    from robustbench_ft.plan import plan_grid
+    from robustbench_ft.planning.plan import plan_grid
     specs = list(plan_grid(["ft", "lipsum+wise"], [0], mini_benchmark, {}, {"hparams": {"lipsum": {"lam": 2}}}).specs)
     assert {s.method: s.hparams_of("lipsum").get("lam") for s in specs} == {"ft": None, "lipsum": 2.0,
                                                                            "lipsum+wise": 2.0}

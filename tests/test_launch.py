@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from robustbench_ft import records
-from robustbench_ft.cli import main
-from robustbench_ft.config import ConfigError
+from robustbench_ft.records import legacy as records
+from robustbench_ft.cli.main import main
+from robustbench_ft.core.config import ConfigError
 from robustbench_ft.launch import LaunchOptions
 from robustbench_ft.launch.ledger import Ledger, Submission
 from robustbench_ft.launch.slurm import expand_array_ids
 from robustbench_ft.launch.status import format_statuses, run_statuses
-from robustbench_ft.plan import plan_grid
-from robustbench_ft.sweep import load_sweep
+from robustbench_ft.planning.plan import plan_grid
+from robustbench_ft.planning.sweep import load_sweep
 
 BUDGET = {"steps": 10, "batch_size": 32, "eval_every": 5}
 
@@ -128,7 +128,7 @@ def test_status_joins_folders_ledger_and_scheduler(tmp_path, monkeypatch):
 
 
 def test_rank_and_world_size_come_from_torchrun_or_default_to_one_process(monkeypatch):
-    from robustbench_ft.distributed import SINGLE, DistEnv, read_env
+    from robustbench_ft.engine.distributed import SINGLE, DistEnv, read_env
     for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "SUBMITIT_EXECUTOR", "SLURM_JOB_ID", "SUBMITIT_LOCAL_JOB_ID"):
         monkeypatch.delenv(name, raising=False)
     assert read_env() == SINGLE
@@ -160,7 +160,7 @@ def test_the_shards_of_all_ranks_are_exactly_the_one_process_batch():
 
 def _tiny_benchmark(tmp_path: Path) -> str:
     """The embedded world, fewer images: a YAML path usable wherever a benchmark name is."""
-    from robustbench_ft.config import presets_dir
+    from robustbench_ft.core.config import presets_dir
     config = yaml.safe_load((presets_dir("benchmarks") / "embedded.yaml").read_text())
     config.update(name="embedded-tiny", per_class={"train": 16, "val": 4, "test": 6})
     path = tmp_path / "embedded-tiny.yaml"

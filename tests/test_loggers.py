@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from robustbench_ft import records
-from robustbench_ft.cli import main
-from robustbench_ft.config import ConfigError
-from robustbench_ft.execute import execute
-from robustbench_ft.plan import make_spec
+from robustbench_ft.records import legacy as records
+from robustbench_ft.cli.main import main
+from robustbench_ft.core.config import ConfigError
+from robustbench_ft.engine.execute import execute
+from robustbench_ft.planning.plan import make_spec
 from robustbench_ft.data.benchmark import load_benchmark
 
 

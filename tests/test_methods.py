@@ -7,15 +7,15 @@ import json
 import pytest
 import torch
 
-from robustbench_ft import records
+from robustbench_ft.records import legacy as records
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.execute import execute
+from robustbench_ft.engine.execute import execute
 from robustbench_ft.methods.base import Batch, RunContext, build_method
-from robustbench_ft.config import ConfigError
+from robustbench_ft.core.config import ConfigError
 from robustbench_ft.methods.lipsum import lipsum_regulariser
 from robustbench_ft.models.tokenizers import random_token_sequences
-from robustbench_ft.plan import make_spec
-from robustbench_ft.workbench import open_workbench
+from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.engine.workbench import open_workbench
 
 
 def spec_for(method: str, bench: str, **overrides):
@@ -130,7 +130,7 @@ def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
 
 
 def test_lp_is_the_validation_chosen_probe_on_frozen_features(mini_benchmark, tmp_path):
-    from robustbench_ft.probe import fit_probe_on_validation
+    from robustbench_ft.methods.logistic_regression import fit_probe_on_validation
     spec = spec_for("lp", mini_benchmark, hparams={"lp": {"Cs": [0.1, 10.0, 1000.0]}})
     result = execute(spec, tmp_path)
     ctx = context(spec, tmp_path)
@@ -180,7 +180,7 @@ def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp
 
 
 def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchmark, tmp_path, monkeypatch):
-    from robustbench_ft.evaluate import evaluate, evaluate_each, val_accuracy
+    from robustbench_ft.engine.evaluate import evaluate, evaluate_each, val_accuracy
     from robustbench_ft.models.classifier import interpolate_state
     ft = spec_for("ft", mini_benchmark, lr=1e-3)
     wise = spec_for("wise", mini_benchmark, lr=1e-3, hparams={"wise": {"alphas": [0.0, 0.3, 1.0]}})
@@ -405,7 +405,7 @@ def test_flyp_loss_is_clips_contrastive_loss_by_hand():
 def _fit(spec, root, until=None):
     """A trainer on `spec`, fitted from scratch or from `until`'s saved state (bytes)."""
     import io
-    from robustbench_ft.train import Trainer
+    from robustbench_ft.engine.train import Trainer
     torch.manual_seed(spec.seed)
     ctx = context(spec, root)
     method, model = build_method(spec), ctx.bench.fresh_classifier()

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from robustbench_ft import metrics
+from robustbench_ft.engine import metrics
 
 
 def test_accuracy_and_nll_by_hand():

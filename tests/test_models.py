@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from robustbench_ft.model_card import measure_card, read_card
+from robustbench_ft.tools.model_card import measure_card, read_card
 from robustbench_ft.models.loading import ModelLoadError, embedded_weights_path, load_clip
 
 

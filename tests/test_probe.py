@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from robustbench_ft.probe import fit_probe, fit_probe_on_validation, probe_accuracy
+from robustbench_ft.methods.logistic_regression import fit_probe, fit_probe_on_validation, probe_accuracy
 
 sklearn = pytest.importorskip("sklearn.linear_model", reason="scikit-learn is a test dependency")
 

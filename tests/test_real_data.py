@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from fake_trees import DOMAINNET_CLASSES, make_domainnet, make_imagenet
-from robustbench_ft.cli import main
-from robustbench_ft.config import ConfigError
+from robustbench_ft.cli.main import main
+from robustbench_ft.core.config import ConfigError
 from robustbench_ft.data.benchmark import DataMissingError, load_benchmark
 from robustbench_ft.data.files import BadImageError
-from robustbench_ft.evaluate import restrict
+from robustbench_ft.engine.evaluate import restrict
 from robustbench_ft.models.inputs import InputPipeline
 
 INPUTS = InputPipeline((0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 16, ["random_resized_crop", "hflip"])
@@ -175,8 +175,8 @@ def test_a_folder_benchmark_is_yaml_alone(tmp_path):
 
 
 def test_skipped_images_are_counted_in_the_runs_record(tmp_path):
-    from robustbench_ft.execute import execute
-    from robustbench_ft.plan import make_spec
+    from robustbench_ft.engine.execute import execute
+    from robustbench_ft.planning.plan import make_spec
     yaml_path = _shapes(tmp_path, "skip_bad_images: true\ntrain: {steps: 2, batch_size: 2, eval_every: 1}\n")
     bad = tmp_path / "shapes" / "test" / "sketch" / "square" / "0.jpg"
     bad.write_bytes(b"truncated")

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from fake_trees import make_domainnet
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.metrics import accuracy
+from robustbench_ft.engine.metrics import accuracy
 
 pytestmark = pytest.mark.slow
 RUN = ["--dataset", "domainnet", "--model", "ViT-S-32", "--pretrained", "none", "--templates", "simple",
@@ -46,10 +46,10 @@ def test_zeroshot_ft_and_wise_run_and_report(sweep, tmp_path):
 
 def test_evaluation_from_the_cache_equals_evaluation_from_the_files(sweep):
     import dataclasses
-    import robustbench_ft.workbench as wb
-    from robustbench_ft.artifacts import ArtifactStore
-    from robustbench_ft.evaluate import evaluate
-    from robustbench_ft.plan import make_spec
+    import robustbench_ft.engine.workbench as wb
+    from robustbench_ft.engine.artifacts import ArtifactStore
+    from robustbench_ft.engine.evaluate import evaluate
+    from robustbench_ft.planning.plan import make_spec
     data, results = sweep
     spec = make_spec("zeroshot", load_benchmark("domainnet").train_defaults, "domainnet", 0,
                      {"model": "ViT-S-32", "pretrained": None, "templates": "simple", "data_root": str(data),

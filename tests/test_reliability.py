@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from robustbench_ft import records
+from robustbench_ft.records import legacy as records
 from robustbench_ft.report.collect import collect
 
 ENV = {**os.environ, "ROBUSTBENCH_FT_PROGRESS": "0"}
@@ -26,7 +26,7 @@ def test_a_process_killed_while_writing_leaves_the_old_record(tmp_path):
     target = tmp_path / "result.json"
     target.write_text('{"old": true}')
     writer = subprocess.Popen([sys.executable, "-c", (
-        "import time, sys; from robustbench_ft.util import atomic_write; "
+        "import time, sys; from robustbench_ft.core.atomic import atomic_write; "
         f"atomic_write({str(target)!r}, lambda f: (f.write(b'{{\"new\": tr'), f.flush(), print('writing', flush=True), "
         "time.sleep(60)))")], stdout=subprocess.PIPE, text=True)
     assert writer.stdout.readline().strip() == "writing"  # between write and rename
@@ -36,7 +36,7 @@ def test_a_process_killed_while_writing_leaves_the_old_record(tmp_path):
 
 
 def test_a_torn_record_is_listed_as_corrupt_and_the_rest_still_report(tmp_path, mini_benchmark, capsys):
-    from robustbench_ft.cli import main
+    from robustbench_ft.cli.main import main
     results = tmp_path / "results"
     assert main(["run", "--methods", "zeroshot", "--seeds", "0,1", "--dataset", mini_benchmark,
                  "--results", str(results)]) == 0
@@ -82,8 +82,8 @@ def test_two_processes_never_both_train_one_run(tmp_path, mini_benchmark):
 
 def test_a_lock_whose_owner_died_is_taken_over(tmp_path, mini_benchmark):
     from robustbench_ft.data.benchmark import load_benchmark
-    from robustbench_ft.execute import execute
-    from robustbench_ft.plan import make_spec
+    from robustbench_ft.engine.execute import execute
+    from robustbench_ft.planning.plan import make_spec
     spec = make_spec("zeroshot", load_benchmark(mini_benchmark).train_defaults, mini_benchmark)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     folder = records.run_dir(tmp_path, spec)

@@ -231,7 +231,7 @@ def test_training_curves_from_the_runs_logs(fixture_results, tmp_path):
 
 
 def test_a_malformed_published_numbers_file_is_one_clear_error(tmp_path):
-    from robustbench_ft.config import ConfigError
+    from robustbench_ft.core.config import ConfigError
     from robustbench_ft.report.reference import published_numbers
     assert published_numbers()  # the shipped file reads
     bad = tmp_path / "published.yaml"

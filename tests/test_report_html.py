@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 from robustbench_ft.report.browser import find_browser, page_status
 from test_report import fixture_results  # noqa: F401  (the fixed records of the golden tests)
 

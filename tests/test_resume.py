@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 
 STEPS = 200
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fake_records import record, write_run
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 from robustbench_ft.report.collect import collect
 from robustbench_ft.report.selection import selection_rule
 from robustbench_ft.report.tables import build_table, to_markdown

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from robustbench_ft.cli import main
+from robustbench_ft.cli.main import main
 from robustbench_ft.launch import LaunchOptions
 from robustbench_ft.launch.ledger import Ledger, logs_dir
 from robustbench_ft.launch.status import run_statuses
 from robustbench_ft.report.collect import collect
-from robustbench_ft.sweep import load_sweep
+from robustbench_ft.planning.sweep import load_sweep
 from test_launch import _metrics, _tiny_benchmark
 
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.data.captions import (DOMAIN_WORDS, PLACEHOLDERS, caption_vocabulary,
-                                          make_caption)
+from robustbench_ft.data.captions import DOMAIN_WORDS, PLACEHOLDERS, caption_vocabulary, make_caption
 from robustbench_ft.data.shapes import CLASSES
 from robustbench_ft.data.styles import DOMAINS
 from robustbench_ft.data.synthetic import generate

@@ -7,12 +7,12 @@ import json
 import pytest
 import torch
 
-from robustbench_ft import records
+from robustbench_ft.records import legacy as records
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.execute import RunFailed, execute
+from robustbench_ft.engine.execute import RunFailed, execute
 from robustbench_ft.methods.finetune import FineTune
-from robustbench_ft.plan import make_spec
-from robustbench_ft.train import lr_factor
+from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.engine.train import lr_factor
 
 
 def spec_for(method: str, bench: str, **overrides):
@@ -93,7 +93,7 @@ def test_bf16_autocast_runs_on_cpu(mini_benchmark, tmp_path):
 
 def test_a_failed_run_skips_its_dependents_and_spares_the_rest(mini_benchmark, tmp_path, monkeypatch):
     from robustbench_ft.launch.job import run_pack
-    from robustbench_ft.plan import plan_grid
+    from robustbench_ft.planning.plan import plan_grid
 
     def nan_loss(self, batch, ctx):
         return {"ce": batch.logits.sum() * float("nan")}

@@ -19,8 +19,8 @@ from typing import Any, Iterator, Protocol
 
 import torch
 
-from ..config import ConfigError, read_yaml, require, resolve_preset
-from ..registry import Registry
+from ..core.config import ConfigError, read_yaml, require, resolve_preset
+from ..core.registry import Registry
 
 FAMILIES: Registry[type["Benchmark"]] = Registry("benchmark family")
 

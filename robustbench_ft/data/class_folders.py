@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from ..config import ConfigError
+from ..core.config import ConfigError
 from .benchmark import DataCheck
 from .file_benchmark import FileBenchmark
 from .files import FileSplit, images_under, listed

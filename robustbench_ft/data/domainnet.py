@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from ..config import ConfigError
+from ..core.config import ConfigError
 from .benchmark import FAMILIES, DataCheck, DataMissingError
 from .file_benchmark import FileBenchmark
 from .files import FileSplit, listed

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ..config import ConfigError, require
+from ..core.config import ConfigError, require
 from .benchmark import FAMILIES, Benchmark, ImageSet
 from .styles import DOMAINS
 from .synthetic import load_split

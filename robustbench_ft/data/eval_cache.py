@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import numpy as np
 import torch
 
-from ..util import atomic_write_text
+from ..core.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from .files import FileSplit

@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..config import ConfigError
+from ..core.config import ConfigError
 from .benchmark import shard_rows, shuffled_index_batches
 from .eval_cache import EvalCache
 

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..config import ConfigError, require
+from ..core.config import ConfigError, require
 from .benchmark import FAMILIES
 from .class_folders import ClassFolderBenchmark
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
 
-from ..config import ConfigError, require
+from ..core.config import ConfigError, require
 from .benchmark import FAMILIES
 from .class_folders import ClassFolderBenchmark
 

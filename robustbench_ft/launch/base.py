@@ -11,10 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import records
-from ..plan import Plan
-from ..registry import Registry
-from ..spec import RunSpec
+from ..records import legacy as records
+from ..planning.plan import Plan
+from ..core.registry import Registry
+from ..core.spec import RunSpec
 from .ledger import Ledger, Submission
 from .options import LaunchOptions
 

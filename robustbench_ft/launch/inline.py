@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..plan import Plan
+from ..planning.plan import Plan
 from .base import LAUNCHERS, Launcher
 from .job import run_pack
 from .ledger import Ledger, Submission

@@ -16,12 +16,12 @@ from typing import Any
 import submitit
 import torch
 
-from .. import records
-from ..distributed import SINGLE, DistEnv, init, read_env
-from ..execute import RunFailed, execute
+from ..records import legacy as records
+from ..engine.distributed import SINGLE, DistEnv, init, read_env
+from ..engine.execute import RunFailed, execute
 from ..methods.base import build_method
-from ..spec import RunSpec
-from ..util import log
+from ..core.spec import RunSpec
+from ..core.log import log
 
 
 class RunsFailed(RuntimeError):

@@ -12,8 +12,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..config import benchmark_key
-from ..spec import RunSpec
+from ..core.config import benchmark_key
+from ..core.spec import RunSpec
 
 LAUNCH_DIR = "_launch"
 

@@ -12,7 +12,7 @@ import time
 
 import submitit
 
-from ..plan import Plan
+from ..planning.plan import Plan
 from .base import LAUNCHERS, Launcher, packs
 from .job import RunJob
 from .ledger import Ledger, Submission, logs_dir

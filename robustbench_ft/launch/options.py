@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-from ..config import ConfigError
+from ..core.config import ConfigError
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from typing import Any
 
 import submitit
 
-from ..plan import Plan
-from ..util import log
+from ..planning.plan import Plan
+from ..core.log import log
 from .base import ACTIVE_STATES, LAUNCHERS, Launcher, packs
 from .job import RunJob
 from .ledger import Ledger, Submission, logs_dir

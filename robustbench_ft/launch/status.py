@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .. import records
-from ..config import benchmark_key
-from ..spec import RunSpec
+from ..records import legacy as records
+from ..core.config import benchmark_key
+from ..core.spec import RunSpec
 from .base import ACTIVE_STATES, LAUNCHERS
 from .ledger import Ledger, Submission
 

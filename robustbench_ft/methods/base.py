@@ -18,14 +18,14 @@ from typing import Any, ClassVar, Iterator
 import torch
 import torch.nn.functional as F
 
-from ..hparams import HParam, check_part
+from ..core.hparams import HParam, check_part
 from ..models.classifier import ImageClassifier, with_bias
-from ..distributed import SINGLE, DistEnv
-from ..config import ConfigError
-from ..records import load_checkpoint, run_dir
-from ..registry import Registry
-from ..spec import RunSpec
-from ..workbench import Workbench
+from ..engine.distributed import SINGLE, DistEnv
+from ..core.config import ConfigError
+from ..records.legacy import load_checkpoint, run_dir
+from ..core.registry import Registry
+from ..core.spec import RunSpec
+from ..engine.workbench import Workbench
 
 
 class MethodRegistry(Registry[type["Method"]]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier, zeroshot_head
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune

@@ -1,4 +1,3 @@
 """Imports every method module so each registers itself; add a new method's module here."""
 
-from . import (carft, ema, ensemble, finetune, flyp, kd, l2sp, linear_probe, linear_probe_zs, lipsum, lpft,  # noqa: F401
-               soup, tpgm, wise, zeroshot)
+from . import carft, ema, ensemble, finetune, flyp, kd, l2sp, linear_probe, linear_probe_zs, lipsum, lpft, soup, tpgm, wise, zeroshot

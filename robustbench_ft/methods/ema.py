@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 
-from ..config import ConfigError
-from ..hparams import HParam
+from ..core.config import ConfigError
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from ..spec import RunSpec
+from ..core.spec import RunSpec
 from .base import METHODS, RunContext
 from .finetune import FineTune
 

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..distributed import wrap
+from ..engine.distributed import wrap
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.text import encode_text
 from .base import METHODS, Batch, Method, RunContext

@@ -18,7 +18,7 @@ import functools
 import torch
 
 from ..models.classifier import ImageClassifier
-from ..workbench import Workbench
+from ..engine.workbench import Workbench
 
 FINGERPRINT_SEED = 2024
 

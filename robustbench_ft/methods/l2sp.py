@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from .base import METHODS, Batch, RunContext
 from .finetune import FineTune

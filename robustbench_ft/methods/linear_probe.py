@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import torch
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from ..probe import fit_probe_on_validation
-from ..util import log
+from .logistic_regression import fit_probe_on_validation
+from ..core.log import log
 from .base import METHODS, Method, RunContext
 
 DEFAULT_CS = [10.0 ** k for k in range(-2, 6)]

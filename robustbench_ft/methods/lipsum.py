@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..models.tokenizers import random_token_sequences, sampleable_ids, text_token_ids
 from .base import METHODS, Batch, RunContext

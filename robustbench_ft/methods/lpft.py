@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from ..spec import RunSpec
+from ..core.spec import RunSpec
 from .base import METHODS, RunContext
 from .finetune import FineTune
 
@@ -28,7 +28,7 @@ class LinearProbeThenFineTune(FineTune):
                       "from zero-shot)", choices=PROBES),)
 
     def lp_spec(self) -> RunSpec:
-        from ..plan import sibling_spec
+        from ..planning.plan import sibling_spec
         return sibling_spec(self.spec, self.hp["probe"])
 
     def dependencies(self) -> list[RunSpec]:

@@ -7,7 +7,7 @@ method. WiSE, TPGM, the output ensemble and soups differ only in what they build
 
 from __future__ import annotations
 
-from ..spec import RunSpec
+from ..core.spec import RunSpec
 from .base import Method
 
 

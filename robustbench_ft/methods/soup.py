@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ..evaluate import val_accuracy
-from ..hparams import HParam
+from ..engine.evaluate import val_accuracy
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from ..spec import RunSpec
+from ..core.spec import RunSpec
 from .base import METHODS, RunContext
 from .posthoc import PostHoc
 

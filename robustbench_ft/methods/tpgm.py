@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from ..hparams import HParam
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from .base import METHODS, RunContext
 from .posthoc import PostHoc

@@ -16,8 +16,8 @@ import open_clip
 import torch
 from torch import nn
 
-from ..errors import ModelLoadError
-from ..identity import looks_like_weights_file
+from ..core.errors import ModelLoadError
+from ..core.identity import looks_like_weights_file
 from .tokenizers import Tokenizer, WordTokenizer
 
 __all__ = ["ClipBundle", "ModelLoadError", "load_clip", "embedded_models"]

@@ -28,9 +28,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
-from ..config import benchmark_key
-from ..identity import digest_of
-from ..spec import RunSpec
+from ..core.config import benchmark_key
+from ..core.identity import digest_of
+from ..core.spec import RunSpec
 
 TIDY_SCHEMA_VERSION = 2
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import ConfigError, presets_dir, read_yaml
+from ..core.config import ConfigError, presets_dir, read_yaml
 from .tables import MEAN_OOD, Entry
 
 SPREAD_SDS = 2.0

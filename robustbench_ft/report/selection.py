@@ -23,8 +23,8 @@ from typing import ClassVar
 
 import pandas as pd
 
-from ..method_info import method_sort_key
-from ..registry import Registry
+from ..core.method_info import method_sort_key
+from ..core.registry import Registry
 
 SELECTIONS: Registry[type["Selection"]] = Registry("selection rule")
 NO_ALPHA = -1.0  # stands for "no alpha" in groupings (pandas drops NaN keys)

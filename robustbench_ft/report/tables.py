@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..method_info import method_label
+from ..core.method_info import method_label
 from .collect import BUDGET_COLUMNS, setting_columns
 from .robustness import RobustnessFit
 from .selection import Choice, Selection, selection_rule

@@ -1,0 +1,183 @@
+"""RunSpec: everything that defines one run, frozen and typed; its digest names its results folder.
+
+Two specs that describe the same run have the same digest wherever and whenever they are made, so
+a grid can be re-submitted and finished runs are skipped (results/<benchmark>/<method>/<digest>/).
+What goes into the digest (a version, the fields that differ from their defaults, weights by tag
+or file digest) is the business of identity.py; this module only says what a run is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping
+
+import yaml
+
+from .config import ConfigError
+from .hparams import split_by_part
+
+SELECTION_RULES = ("best_id_val", "id_test", "last")  # id_test: the paper code's oracle
+SCHEDULES = ("cosine", "constant")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _freeze(value: Any) -> Any:
+    """Lists become tuples and mappings sorted pairs, so specs stay hashable and comparable."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: benchmark, method and its hyper-parameters, model, seed, budget, selection.
+
+    `hparams` holds the method's hyper-parameters per part (`{"lipsum": {"lam": 1.0}}`); a
+    single-part method may be given them flat. A field whose metadata says `identity: False`
+    (where data lives, say) never enters the digest.
+    """
+
+    benchmark: str
+    method: str
+    model: str = "tiny-clip"
+    pretrained: str | None = "embedded"
+    seed: int = 0
+    steps: int = 370
+    batch_size: int = 128
+    lr: float = 3e-4
+    weight_decay: float = 0.1
+    warmup_frac: float = 0.1
+    schedule: str = "cosine"
+    grad_clip: float | None = None
+    accum_steps: int = 1
+    eval_every: int = 74
+    selection: str = "best_id_val"
+    precision: str = "auto"
+    templates: str | None = None  # prompt templates: None for the benchmark's, 'openai', 'simple' or a file
+    data_root: str | None = field(default=None, metadata={"identity": False})  # where the data lives
+    workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
+    checkpoint_every: int | None = field(default=None, metadata={"identity": False})  # resume state cadence
+    log: str | None = field(default=None, metadata={"identity": False})  # live loggers: tensorboard,wandb
+    compile: bool = field(default=False, metadata={"identity": False})  # torch.compile the trained model
+    hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name != "hparams":
+                object.__setattr__(self, f.name, _typed(self, f.name, getattr(self, f.name)))
+        given = self.hparams if isinstance(self.hparams, Mapping) else _thaw_pairs(self.hparams)
+        by_part = {part: values for part, values in split_by_part(self.method, given).items() if values}
+        object.__setattr__(self, "hparams", _freeze(by_part))
+        self.validate()
+
+    def validate(self) -> None:
+        problems = []
+        if min(self.steps, self.batch_size, self.accum_steps, self.eval_every) < 1:
+            problems.append("steps, batch_size, accum_steps and eval_every >= 1")
+        if self.workers is not None and self.workers < 0:
+            problems.append("workers >= 0")
+        if self.checkpoint_every is not None and self.checkpoint_every < 1:
+            problems.append("checkpoint_every >= 1 (or null: at every evaluation)")
+        if not 0 <= self.warmup_frac < 1:
+            problems.append("warmup_frac in [0, 1)")
+        if self.lr < 0 or self.weight_decay < 0:
+            problems.append("lr and weight_decay >= 0")
+        if self.selection not in SELECTION_RULES:
+            problems.append(f"selection in {SELECTION_RULES}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule in {SCHEDULES}")
+        if self.precision not in PRECISIONS:
+            problems.append(f"precision in {PRECISIONS}")
+        if self.log:
+            from ..engine.loggers import logger_names
+            logger_names(self.log)  # a one-line error for an unknown or uninstalled logger
+        if problems:
+            got = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "hparams")
+            raise ConfigError(f"invalid run spec of {self.method!r} on {self.benchmark!r}: expected "
+                              f"{'; '.join(problems)} (got {got})")
+
+    @property
+    def parts(self) -> list[str]:
+        """The method's parts in order: 'lipsum+wise' -> ['lipsum', 'wise']."""
+        return self.method.split("+")
+
+    def hparams_of(self, part: str) -> dict[str, Any]:
+        """The hyper-parameters given for one part of the method (as given, not yet defaulted)."""
+        return self.hparams_dict().get(part, {})
+
+    def hparams_dict(self) -> dict[str, dict[str, Any]]:
+        return _thaw_pairs(self.hparams)
+
+    def replace(self, **changes: Any) -> "RunSpec":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["hparams"] = self.hparams_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "RunSpec":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown run spec fields {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def identity(self) -> dict[str, Any]:
+        """What names this run (see identity.py): the digest is the hash of this mapping."""
+        from .identity import spec_identity
+        return spec_identity(self)
+
+    def digest(self) -> str:
+        """12 hex digits naming the run's folder."""
+        from .identity import digest_of
+        return digest_of(self.identity())
+
+    def config_digest(self) -> str:
+        """12 hex digits naming the configuration: the run's identity without its seed."""
+        from .identity import digest_of
+        return digest_of({k: v for k, v in self.identity().items() if k != "seed"})
+
+    def to_yaml(self) -> str:
+        from .identity import SPEC_VERSION
+        return yaml.safe_dump({"spec_version": SPEC_VERSION, **self.to_dict()}, sort_keys=True)
+
+
+def _thaw_pairs(pairs: Any) -> dict[str, dict[str, Any]]:
+    """The nested hyper-parameter mapping back from its frozen pairs."""
+    return {str(part): {str(k): _thaw(v) for k, v in values} if isinstance(values, tuple) else values
+            for part, values in pairs}
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _typed(spec: RunSpec, name: str, value: Any) -> Any:
+    """`value` checked against the field's annotation (ints accepted for floats)."""
+    hint = _field_types(type(spec))[name]
+    allowed = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return None
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if any(isinstance(value, t) and not (t is not bool and isinstance(value, bool))
+           for t in allowed if t is not type(None)):
+        return value
+    names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+    raise ConfigError(f"run spec field {name!r} must be {names}, got {type(value).__name__} {value!r} "
+                      f"(method {spec.method!r}, benchmark {spec.benchmark!r})")

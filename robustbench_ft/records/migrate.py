@@ -1,0 +1,140 @@
+"""Results folders written under an older spec version, renamed and rewritten for today's.
+
+Spec version 1 (before typed hyper-parameters) hashed every RunSpec field, defaults included,
+with the method's hyper-parameters in one flat mapping. Spec version 2 called the head tuned by
+SGD from the zero-shot head `lp`; version 3 calls it `lp-zs`, `lp` being Kumar et al.'s probe, and
+an LP-FT built on it says so (`lpft.probe: lp-zs`). An older folder is migrated in place: its
+spec is re-read into today's RunSpec, the folder is renamed to the new digest, and spec.yaml and
+result.json are rewritten in today's format (result.json keeps `migrated_from`). Nothing is
+recomputed and no metric changes. A folder that cannot be migrated is left untouched and listed
+with the reason; none is silently orphaned. `robustbench-ft migrate` runs this, and `run` does it
+before planning.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import legacy as records
+from ..core.config import ConfigError
+from ..core.errors import ModelLoadError
+from ..core.identity import SPEC_VERSION
+from ..methods.base import completed, method_class
+from ..core.registry import UnknownNameError
+from ..core.spec import RunSpec
+from ..core.atomic import atomic_write_text
+
+# Version-1 hyper-parameters that version 2 derives instead: (method, key) -> the field of the
+# derived spec that must hold the same value for the migration to keep the run's meaning.
+RETIRED_V1 = {("lpft", "lp_lr"): ("lp-zs", "lr"), ("lpft", "lp_weight_decay"): ("lp-zs", "weight_decay")}
+
+
+@dataclass
+class Migration:
+    moved: list[tuple[Path, Path]] = field(default_factory=list)       # (old folder, new folder)
+    not_migrated: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
+
+
+def renamed_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """A version-2 spec mapping in version 3's words: `lp` -> `lp-zs`, and LP-FT says it built on it."""
+    data = dict(data)
+    parts = ["lp-zs" if p == "lp" else p for p in data["method"].split("+")]
+    hparams = {("lp-zs" if k == "lp" else k): dict(v) for k, v in (data.get("hparams") or {}).items()}
+    if "lpft" in parts:
+        hparams.setdefault("lpft", {})["probe"] = "lp-zs"
+    return {**data, "method": "+".join(parts), "hparams": hparams}
+
+
+def spec_from_v2(data: dict[str, Any]) -> RunSpec:
+    """Today's spec of a version-2 spec mapping, or a ConfigError."""
+    data = {k: v for k, v in data.items() if k != "spec_version"}
+    return completed(RunSpec.from_dict(renamed_v2(data)))
+
+
+def spec_from_v1(data: dict[str, Any]) -> RunSpec:
+    """Today's spec of a version-1 spec mapping (flat hyper-parameters), or a ConfigError."""
+    data = dict(data)
+    flat = dict(data.pop("hparams", None) or {})
+    parts = data["method"].split("+")
+    nested: dict[str, dict[str, Any]] = {part: {} for part in parts}
+    retired = {}
+    for key, value in flat.items():
+        owners = [p for p in parts if any(h.name == key for h in method_class(p).hparams)]
+        if owners:
+            nested[owners[-1]][key] = value
+        elif any((p, key) in RETIRED_V1 for p in parts):
+            retired[next(p for p in parts if (p, key) in RETIRED_V1), key] = value
+        else:
+            raise ConfigError(f"hyper-parameter {key!r} of {data['method']!r} is no longer declared")
+    spec = completed(RunSpec.from_dict(renamed_v2({**data, "hparams": nested})))  # then as version 2
+    _check_retired(spec, retired)
+    return spec
+
+
+def _check_retired(spec: RunSpec, retired: dict[tuple[str, str], Any]) -> None:
+    from ..planning.plan import sibling_spec
+    for (part, key), value in retired.items():
+        method, spec_field = RETIRED_V1[part, key]
+        derived = getattr(sibling_spec(spec, method), spec_field)
+        if derived != value:
+            raise ConfigError(f"its {key}={value} differs from the {method} run that version "
+                              f"{SPEC_VERSION} derives ({spec_field}={derived})")
+
+
+def migrate_results(root: Path, dry_run: bool = False) -> Migration:
+    """Bring every version-1 run folder under `root` to today's name and format."""
+    outcome = Migration()
+    for spec_file in sorted(Path(root).rglob("spec.yaml")):
+        folder = spec_file.parent
+        try:
+            data = yaml.safe_load(spec_file.read_text())
+        except yaml.YAMLError as err:
+            outcome.not_migrated.append((folder, f"unreadable spec.yaml ({err})"))
+            continue
+        version = data.get("spec_version", 1) if isinstance(data, dict) else None
+        if version == SPEC_VERSION:
+            continue
+        if isinstance(version, int) and version > SPEC_VERSION:
+            outcome.not_migrated.append((folder, f"written by a newer robustbench-ft (spec version {version}, "
+                                                 f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
+            continue
+        if version not in (1, 2):
+            outcome.not_migrated.append((folder, f"unknown spec version {version!r}"))
+            continue
+        try:
+            spec = spec_from_v1(data) if version == 1 else spec_from_v2(data)
+            target = records.run_dir(root, spec)
+        except (ConfigError, UnknownNameError, ModelLoadError, KeyError, TypeError) as err:
+            outcome.not_migrated.append((folder, f"cannot read its version-{version} spec: {err}"))
+            continue
+        if target != folder and target.exists():
+            outcome.not_migrated.append((folder, f"today's folder of the same run exists: {target}"))
+            continue
+        outcome.moved.append((folder, target))
+        if not dry_run:
+            _move(folder, target, spec, version)
+    return outcome
+
+
+def _move(folder: Path, target: Path, spec: RunSpec, version: int) -> None:
+    """Rename first, then rewrite: an interrupted move leaves a folder that the next call finishes."""
+    if target != folder:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(folder, target)
+    result_file = target / "result.json"
+    old = json.loads(result_file.read_text()) if result_file.is_file() else None
+    if old is not None and old.get("run") != spec.digest():
+        upgraded = {k: v for k, v in old.items() if k != "schema"}
+        earlier = {"earlier": old["migrated_from"]} if "migrated_from" in old else {}
+        upgraded.update({"run": spec.digest(), "config": spec.config_digest(), "identity": spec.identity(),
+                         "spec": spec.to_dict(),
+                         "migrated_from": {"spec_version": version, "schema": old.get("schema"),
+                                           "run": old.get("run"), **earlier}})
+        records.write_result(target, upgraded)
+    atomic_write_text(target / "spec.yaml", spec.to_yaml())  # last: marks the folder as migrated

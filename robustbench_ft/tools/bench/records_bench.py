@@ -1,0 +1,64 @@
+"""Reports at scale: N synthetic run records written to a scratch folder, then collected and
+rendered (tables, then tables and figures), timed."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+SPLITS = ("photo", "sketch", "painting", "clipart", "quickdraw", "infograph")
+METRICS = ("acc", "nll", "ece", "feature_distortion", "energy_gap")
+ALPHAS = [round(0.1 * i, 1) for i in range(11)]
+
+
+def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
+    """Result files for zeroshot/ft/lpft/lipsum (1 record each) and ft+wise (11) until `records`."""
+    import random
+    rng = random.Random(seed)
+    written, run = 0, 0
+    plan = [("zeroshot", [None]), ("ft", [None]), ("lpft", [None]), ("lipsum", [None]), ("ft+wise", ALPHAS)]
+    while written < records:
+        method, alphas = plan[run % len(plan)]
+        alphas = alphas[: records - written]
+        folder = root / "synthetic" / method / f"{run:08d}"
+        folder.mkdir(parents=True)
+        (folder / "spec.yaml").write_text(f"spec_version: 2\nmethod: {method}\nseed: {run // len(plan)}\n")
+        recs = [{**({} if a is None else {"alpha": a}), "val_acc": rng.random(),
+                 "splits": {s: {m: rng.random() for m in METRICS} for s in SPLITS}} for a in alphas]
+        spec = {"benchmark": "synthetic", "method": method, "model": "tiny-clip", "pretrained": "embedded",
+                "seed": run // len(plan), "steps": 375, "batch_size": 128, "lr": 3e-4, "hparams": {}}
+        result = {"schema": 2, "run": f"{run:08d}", "config": method, "identity": {"method": method},
+                  "id_split": "photo", "ood_splits": list(SPLITS[1:]), "spec": spec, "records": recs}
+        (folder / "result.json").write_text(json.dumps(result))
+        written += len(recs)
+        run += 1
+    return run
+
+
+def bench_report(records: int = 10_000, repeats: int = 3) -> list[tuple[str, float]]:
+    """Seconds to collect, to collect and write the tables, and to do that with the figures too:
+    the middle of `repeats` runs of each (the first run of a process also pays one-off imports)."""
+    import statistics
+
+    from ...report.collect import collect
+    from ...report.render import write_report
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        runs = write_synthetic_records(root / "results", records)
+        times: dict[str, list[float]] = {"collect": [], "tables": [], "figures": []}
+        for index in range(repeats):
+            t0 = time.perf_counter()
+            frame = collect(root / "results").frame
+            t1 = time.perf_counter()
+            write_report(root / "results", root / f"out{index}", formats=["md", "tex", "csv"], plots=False, echo=False)
+            t2 = time.perf_counter()
+            write_report(root / "results", root / f"plots{index}", formats=["md", "tex", "csv"], plots=True, echo=False)
+            t3 = time.perf_counter()
+            for name, seconds in zip(times, (t1 - t0, t2 - t1, t3 - t2)):
+                times[name].append(seconds)
+    middle = {name: statistics.median(values) for name, values in times.items()}
+    return [("records", records), ("run folders", runs), ("tidy rows", len(frame)),
+            ("collect (s)", middle["collect"]), ("collect + tables md/tex/csv (s)", middle["tables"]),
+            ("collect + tables + figures png/pdf (s)", middle["figures"])]
