@@ -1,18 +1,19 @@
-"""Result records written by hand, in the format execute() writes (schema 2), for report tests."""
+"""Result records made by hand and written through the records layer (as execute() writes them),
+for report tests: a run's identity and digests come from its settings as in execute()."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from robustbench_ft.core.identity import SPEC_VERSION, digest_of
+from robustbench_ft.records import Evaluation, ResultsTree, RunResult
 
 SPEC_DEFAULTS = {"model": "tiny-clip", "pretrained": "embedded", "steps": 375, "batch_size": 128,
                  "lr": 3e-4, "weight_decay": 0.1}
 
 
-def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[dict[str, Any]],
+def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[Evaluation],
               hparams: dict | None = None, id_split: str = "photo", ood: tuple[str, ...] = ("sketch", "clipart"),
               identity_extra: str | None = None, **fields: Any) -> str:
     """One finished run folder; its run and config digests come from its settings as in execute()."""
@@ -23,14 +24,12 @@ def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[
     if identity_extra:  # something that names the run but is no column (a benchmark's declaration)
         identity["benchmark"] = f"{benchmark}@{identity_extra}"
     run, config = digest_of(identity), digest_of({k: v for k, v in identity.items() if k != "seed"})
-    folder = root / benchmark / method / run
-    folder.mkdir(parents=True)
-    (folder / "spec.yaml").write_text(f"spec_version: {SPEC_VERSION}\nmethod: {method}\n")
-    result = {"schema": 2, "run": run, "config": config, "benchmark": benchmark, "identity": identity,
-              "spec": spec, "id_split": id_split, "ood_splits": list(ood), "records": records}
-    (folder / "result.json").write_text(json.dumps(result))
+    folder = ResultsTree(root).run(benchmark, method, run)
+    folder.start({"spec_version": SPEC_VERSION, "method": method})
+    folder.write_result(RunResult(run=run, config=config, benchmark=benchmark, identity=identity, spec=spec,
+                                  id_split=id_split, ood_splits=list(ood), evaluations=records))
     return run
 
 
-def record(splits: dict[str, dict[str, float]], val_acc: float, alpha: float | None = None) -> dict[str, Any]:
-    return {**({} if alpha is None else {"alpha": alpha}), "val_acc": val_acc, "splits": splits}
+def record(splits: dict[str, dict[str, float]], val_acc: float, alpha: float | None = None) -> Evaluation:
+    return Evaluation(splits, val_acc, alpha)

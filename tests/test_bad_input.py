@@ -10,11 +10,12 @@ import pytest
 import torch
 import yaml
 
-from robustbench_ft.records import legacy as records
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records import checkpoints
 from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import RunFailed, execute
-from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.planning import make_spec
 
 
 def _fails_cleanly(capsys, tmp_path, *args: str) -> str:
@@ -65,7 +66,7 @@ def _spec(benchmark: str, method: str, **overrides):
 def test_a_checkpoint_that_does_not_fit_the_model(tmp_path, mini_benchmark):
     lp = _spec(mini_benchmark, "lp")
     execute(lp, tmp_path)
-    path = records.run_dir(tmp_path, lp) / "checkpoint.pt"
+    path = ResultsTree(tmp_path).of(lp).path / "checkpoint.pt"
     state = torch.load(path, weights_only=True)
     state["head"] = state["head"][:, :10]
     torch.save(state, path)
@@ -81,12 +82,12 @@ def test_no_space_left_fails_the_run_and_keeps_earlier_records(tmp_path, mini_be
     def full_disk(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(records.torch, "save", full_disk)
+    monkeypatch.setattr(checkpoints.torch, "save", full_disk)
     ft = _spec(mini_benchmark, "ft")
     with pytest.raises(RunFailed, match="No space left on device"):
         execute(ft, tmp_path)
-    folder = records.run_dir(tmp_path, ft)
+    folder = ResultsTree(tmp_path).of(ft).path
     assert "No space left on device" in json.loads((folder / "error.json").read_text())["reason"]
     assert not (folder / "result.json").exists() and list(tmp_path.rglob("*.tmp")) == []
     assert all(p.read_bytes() == content for p, content in before.items())  # earlier records intact
-    assert done["records"]
+    assert done.evaluations

@@ -11,7 +11,7 @@ from robustbench_ft.engine.execute import execute
 from robustbench_ft.core.hparams import HParam
 from robustbench_ft.core.method_info import method_info
 from robustbench_ft.methods.base import build_method
-from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.planning import make_spec
 from robustbench_ft.core.spec import RunSpec
 
 
@@ -87,7 +87,7 @@ def test_list_shows_every_declaration(capsys):
 
 
 def test_run_sets_hyper_parameters_per_method(capsys, tmp_path, mini_benchmark):
-    from robustbench_ft.planning.plan import plan_grid
+    from robustbench_ft.planning import plan_grid
     specs = list(plan_grid(["ft", "lipsum+wise"], [0], mini_benchmark, {}, {"hparams": {"lipsum": {"lam": 2}}}).specs)
     assert {s.method: s.hparams_of("lipsum").get("lam") for s in specs} == {"ft": None, "lipsum": 2.0,
                                                                            "lipsum+wise": 2.0}

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from robustbench_ft.records import legacy as records
+from robustbench_ft.records import ResultsTree, RunResult
 from robustbench_ft.cli.main import main
 from robustbench_ft.core.config import ConfigError
 from robustbench_ft.launch import LaunchOptions
 from robustbench_ft.launch.ledger import Ledger, Submission
 from robustbench_ft.launch.slurm import expand_array_ids
 from robustbench_ft.launch.status import format_statuses, run_statuses
-from robustbench_ft.planning.plan import plan_grid
+from robustbench_ft.planning import plan_grid
 from robustbench_ft.planning.sweep import load_sweep
 
 BUDGET = {"steps": 10, "batch_size": 32, "eval_every": 5}
@@ -109,9 +109,11 @@ def test_status_joins_folders_ledger_and_scheduler(tmp_path, monkeypatch):
     plan = plan_grid(["ft"], [0, 1, 2, 3, 4], "embedded", BUDGET)
     done, failed, pending, killed, never = plan.specs
     for spec in (done, failed, killed):
-        records.start(tmp_path, spec)
-    records.write_result(records.run_dir(tmp_path, done), {"run": done.digest()})
-    records.write_error(records.run_dir(tmp_path, failed), "NonFiniteLossError: non-finite loss nan\nmore", "")
+        ResultsTree(tmp_path).of(spec).start(spec.to_record())
+    ResultsTree(tmp_path).of(done).write_result(RunResult(
+        run=done.digest(), config=done.config_digest(), benchmark="embedded", identity=done.identity(),
+        spec=done.to_dict(), id_split="photo", ood_splits=[], evaluations=[]))
+    ResultsTree(tmp_path).of(failed).write_error("NonFiniteLossError: non-finite loss nan\nmore", "")
     Ledger(tmp_path).append([Submission.of(s, "slurm", job, f"/logs/{job}_0_log.out")
                              for s, job in ((done, "5_0"), (failed, "5_1"), (pending, "5_2"), (killed, "5_3"))])
     scheduler = {"5_0": "COMPLETED", "5_1": "FAILED", "5_2": "PENDING", "5_3": "OUT_OF_MEMORY"}

@@ -7,24 +7,26 @@ import json
 import pytest
 import torch
 
-from robustbench_ft.records import legacy as records
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records.checkpoints import load_checkpoint
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import execute
-from robustbench_ft.methods.base import Batch, RunContext, build_method
+from robustbench_ft.engine.context import EngineContext
+from robustbench_ft.methods.base import Batch, build_method
 from robustbench_ft.core.config import ConfigError
 from robustbench_ft.methods.lipsum import lipsum_regulariser
 from robustbench_ft.models.tokenizers import random_token_sequences
-from robustbench_ft.planning.plan import make_spec
+from robustbench_ft.planning import make_spec
 from robustbench_ft.engine.workbench import open_workbench
 
 
-def spec_for(method: str, bench: str, **overrides):
-    return make_spec(method, load_benchmark(bench).train_defaults, bench, 0, overrides)
+def spec_for(method: str, benchmark: str, **overrides):
+    return make_spec(method, load_benchmark(benchmark).train_defaults, benchmark, 0, overrides)
 
 
-def context(spec, root) -> RunContext:
-    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
-    return RunContext(spec, bench, root, torch.Generator().manual_seed(0))
+def context(spec, root) -> EngineContext:
+    workbench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
+    return EngineContext(spec, workbench, root, torch.Generator().manual_seed(0))
 
 
 def test_lipsum_regulariser_by_hand():
@@ -39,10 +41,10 @@ def test_lipsum_regulariser_by_hand():
 def _method_terms(spec, root, model=None):
     ctx = context(spec, root)
     method = build_method(spec)
-    model = model or ctx.bench.fresh_classifier()
+    model = model or ctx.workbench.fresh_classifier()
     method.setup(model, ctx)
-    images, labels = next(ctx.bench.benchmark.train_set().shuffled_batches(8, torch.Generator().manual_seed(1)))
-    inputs = ctx.bench.inputs.train(images, torch.Generator().manual_seed(2))
+    images, labels = next(ctx.workbench.benchmark.train_set().shuffled_batches(8, torch.Generator().manual_seed(1)))
+    inputs = ctx.workbench.inputs.train(images, torch.Generator().manual_seed(2))
     logits, features = model(inputs)
     return method.loss_terms(Batch(inputs, labels, logits, features), ctx), ctx, method
 
@@ -55,16 +57,16 @@ def test_lipsum_is_exactly_zero_at_step_zero(mini_benchmark, tmp_path):
 
 def test_lipsum_gradient_reaches_only_the_tuned_model(mini_benchmark, tmp_path):
     spec = spec_for("lipsum", mini_benchmark)
-    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
-    model = bench.fresh_classifier()
+    workbench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
+    model = workbench.fresh_classifier()
     with torch.no_grad():
         for p in model.visual.parameters():
             p.add_(0.01 * torch.randn_like(p))
     terms, ctx, method = _method_terms(spec, tmp_path, model)
     assert terms["lipsum"].item() > 0
     terms["lipsum"].backward()
-    assert all(p.grad is None for p in ctx.bench.clip.model.parameters())  # text encoder etc.
-    assert all(p.grad is None for p in ctx.bench.zeroshot.parameters())
+    assert all(p.grad is None for p in ctx.workbench.clip.model.parameters())  # text encoder etc.
+    assert all(p.grad is None for p in ctx.workbench.zeroshot.parameters())
     assert all(p.grad is None for p in method.reference.parameters())      # theta_0 copy
     grads = [p.grad for p in model.visual.parameters() if p.grad is not None]
     assert grads and any(g.abs().sum() > 0 for g in grads)
@@ -74,18 +76,18 @@ def test_lipsum_uses_fresh_texts_each_step(mini_benchmark, tmp_path):
     spec = spec_for("lipsum", mini_benchmark)
     ctx = context(spec, tmp_path)
     seen = []
-    original = ctx.bench.encode_texts
-    ctx.bench.encode_texts = lambda tokens: (seen.append(tokens.clone()), original(tokens))[1]
+    original = ctx.workbench.encode_texts
+    ctx.workbench.encode_texts = lambda tokens: (seen.append(tokens.clone()), original(tokens))[1]
     try:
-        method, model = build_method(spec), ctx.bench.fresh_classifier()
+        method, model = build_method(spec), ctx.workbench.fresh_classifier()
         method.setup(model, ctx)
-        x = ctx.bench.inputs.eval(ctx.bench.benchmark.val_set().images[:4])
+        x = ctx.workbench.inputs.eval(ctx.workbench.benchmark.val_set().images[:4])
         for step in (0, 0, 0, 1):  # three micro-batches of one optimiser step, then the next step
             ctx.step = step
             logits, feats = model(x)
             method.loss_terms(Batch(x, torch.zeros(4, dtype=torch.long), logits, feats), ctx)
     finally:
-        ctx.bench.encode_texts = original
+        ctx.workbench.encode_texts = original
     assert len(seen) == 2  # drawn once per optimiser step, shared by its micro-batches
     assert seen[0].shape == (80, 12) and not torch.equal(seen[0], seen[1])
 
@@ -93,9 +95,9 @@ def test_lipsum_uses_fresh_texts_each_step(mini_benchmark, tmp_path):
 def test_lipsum_unnamed_pool_draws_no_class_or_template_word(mini_benchmark, tmp_path):
     spec = spec_for("lipsum", mini_benchmark, hparams={"lipsum": {"text_pool": "unnamed"}})
     ctx = context(spec, tmp_path)
-    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    method, model = build_method(spec), ctx.workbench.fresh_classifier()
     method.setup(model, ctx)
-    tokenizer = ctx.bench.clip.tokenizer
+    tokenizer = ctx.workbench.clip.tokenizer
     words = {tokenizer.decode([i]) for i in method.pool.tolist()}
     assert words == {"as", "black", "blue", "brown", "cyan", "drawn", "gray", "green", "in", "is", "large",
                      "object", "on", "orange", "pink", "purple", "red", "shape", "shows", "small", "the",
@@ -110,7 +112,7 @@ def test_lipsum_unnamed_pool_draws_no_class_or_template_word(mini_benchmark, tmp
 def test_lp_leaves_the_encoder_bit_identical(mini_benchmark, tmp_path):
     spec = spec_for("lp", mini_benchmark, lr=1e-2)
     execute(spec, tmp_path)
-    state = records.load_checkpoint(tmp_path, spec)
+    state = load_checkpoint(ResultsTree(tmp_path).of(spec))
     zs = open_workbench(spec.benchmark, spec.model, spec.pretrained).zeroshot.state_dict()
     assert all(torch.equal(state[k], zs[k]) for k in zs if k.startswith("visual."))
     assert not torch.equal(state["head"], zs["head"])
@@ -122,11 +124,11 @@ def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
     assert lp_spec == spec_for("lp", mini_benchmark, lr=1e-2) and lp_spec.lr == 1e-2
     execute(lp_spec, tmp_path)
     ctx = context(spec, tmp_path)
-    model = ctx.bench.fresh_classifier()
+    model = ctx.workbench.fresh_classifier()
     build_method(spec).setup(model, ctx)
-    lp_state = records.load_checkpoint(tmp_path, lp_spec)
+    lp_state = load_checkpoint(ResultsTree(tmp_path).of(lp_spec))
     assert torch.equal(model.head.detach(), lp_state["head"]) and torch.equal(model.bias, lp_state["bias"])
-    assert not torch.equal(lp_state["head"], ctx.bench.zeroshot.head) and lp_state["bias"].abs().sum() > 0
+    assert not torch.equal(lp_state["head"], ctx.workbench.zeroshot.head) and lp_state["bias"].abs().sum() > 0
 
 
 def test_lp_is_the_validation_chosen_probe_on_frozen_features(mini_benchmark, tmp_path):
@@ -134,28 +136,28 @@ def test_lp_is_the_validation_chosen_probe_on_frozen_features(mini_benchmark, tm
     spec = spec_for("lp", mini_benchmark, hparams={"lp": {"Cs": [0.1, 10.0, 1000.0]}})
     result = execute(spec, tmp_path)
     ctx = context(spec, tmp_path)
-    bench = ctx.bench
-    train = bench.predict(bench.zeroshot, bench.benchmark.train_set())
-    val = bench.predict(bench.zeroshot, bench.benchmark.val_set())
+    workbench = ctx.workbench
+    train = workbench.predict(workbench.zeroshot, workbench.benchmark.train_set())
+    val = workbench.predict(workbench.zeroshot, workbench.benchmark.val_set())
     best, fitted = fit_probe_on_validation((train.features, train.labels), (val.features, val.labels),
-                                           len(bench.benchmark.classes), [0.1, 10.0, 1000.0])
-    model = bench.fresh_classifier()
-    model.load_state_dict(records.load_checkpoint(tmp_path, spec))
-    logits, _ = model(bench.inputs.eval(bench.benchmark.val_set().images))
+                                           len(workbench.benchmark.classes), [0.1, 10.0, 1000.0])
+    model = workbench.fresh_classifier()
+    model.load_state_dict(load_checkpoint(ResultsTree(tmp_path).of(spec)))
+    logits, _ = model(workbench.inputs.eval(workbench.benchmark.val_set().images))
     assert torch.allclose(logits.double(), best.logits(val.features), atol=1e-4)  # the probe's logits
-    assert result["records"][0]["val_acc"] == pytest.approx(best.val_acc)
-    assert result["train"] is None  # nothing went through the trainer
+    assert result.evaluations[0].val_acc == pytest.approx(best.val_acc)
+    assert result.train is None  # nothing went through the trainer
 
 
 def test_a_checkpoint_from_before_the_bias_loads_with_a_zero_bias(mini_benchmark, tmp_path):
     spec = spec_for("ft", mini_benchmark, steps=2)
     execute(spec, tmp_path)
-    path = records.run_dir(tmp_path, spec) / "checkpoint.pt"
+    path = ResultsTree(tmp_path).of(spec).path / "checkpoint.pt"
     state = torch.load(path, weights_only=True)
     torch.save({k: v for k, v in state.items() if k != "bias"}, path)  # as spec version 2 saved it
     ctx = context(spec, tmp_path)
-    loaded = ctx.checkpoint_of(spec, fits=ctx.bench.fresh_classifier())
-    assert torch.equal(loaded["bias"], torch.zeros(len(ctx.bench.benchmark.classes)))
+    loaded = ctx.checkpoint_of(spec, fits=ctx.workbench.fresh_classifier())
+    assert torch.equal(loaded["bias"], torch.zeros(len(ctx.workbench.benchmark.classes)))
 
 
 def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp_path):
@@ -164,19 +166,19 @@ def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp
     assert build_method(wise).dependencies() == [ft]
     execute(ft, tmp_path)
     ctx = context(wise, tmp_path)
-    bench = ctx.bench
-    val = bench.benchmark.val_set()
-    tuned = bench.fresh_classifier()
-    tuned.load_state_dict(records.load_checkpoint(tmp_path, ft))
-    expected = {0.0: bench.predict(bench.zeroshot, val).logits, 1.0: bench.predict(tuned, val).logits}
+    workbench = ctx.workbench
+    val = workbench.benchmark.val_set()
+    tuned = workbench.fresh_classifier()
+    tuned.load_state_dict(load_checkpoint(ResultsTree(tmp_path).of(ft)))
+    expected = {0.0: workbench.predict(workbench.zeroshot, val).logits, 1.0: workbench.predict(tuned, val).logits}
     seen = {}
-    for variant, model in build_method(wise).variants(bench.fresh_classifier(), ctx):
-        seen[variant["alpha"]] = bench.predict(model, val).logits
+    for variant, model in build_method(wise).variants(workbench.fresh_classifier(), ctx):
+        seen[variant["alpha"]] = workbench.predict(model, val).logits
     assert torch.equal(seen[0.0], expected[0.0])
     assert torch.equal(seen[1.0], expected[1.0])
     assert not torch.equal(seen[0.5], expected[0.0]) and not torch.equal(seen[0.5], expected[1.0])
     result = execute(wise, tmp_path)
-    assert [r["alpha"] for r in result["records"]] == [0.0, 0.5, 1.0]
+    assert [r.alpha for r in result.evaluations] == [0.0, 0.5, 1.0]
 
 
 def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchmark, tmp_path, monkeypatch):
@@ -186,35 +188,35 @@ def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchma
     wise = spec_for("wise", mini_benchmark, lr=1e-3, hparams={"wise": {"alphas": [0.0, 0.3, 1.0]}})
     execute(ft, tmp_path)
     result = execute(wise, tmp_path)
-    bench = context(wise, tmp_path).bench
-    tuned = records.load_checkpoint(tmp_path, ft)
-    for record in result["records"]:
-        alone = bench.fresh_classifier().eval()
-        alone.load_state_dict(interpolate_state(bench.zeroshot.state_dict(), tuned, record["alpha"]))
-        assert record["splits"] == evaluate(alone, bench)  # every metric, exactly
-        assert record["val_acc"] == val_accuracy(alone, bench)
+    workbench = context(wise, tmp_path).workbench
+    tuned = load_checkpoint(ResultsTree(tmp_path).of(ft))
+    for record in result.evaluations:
+        alone = workbench.fresh_classifier().eval()
+        alone.load_state_dict(interpolate_state(workbench.zeroshot.state_dict(), tuned, record.alpha))
+        assert record.splits == evaluate(alone, workbench)  # every metric, exactly
+        assert record.val_acc == val_accuracy(alone, workbench)
     decoded = []
-    real_eval = bench.inputs.eval
-    monkeypatch.setattr(bench.inputs, "eval", lambda *a, **k: decoded.append(1) or real_eval(*a, **k))
-    variants = [m for _, m in build_method(wise).variants(bench.fresh_classifier(), context(wise, tmp_path))]
-    evaluate_each(variants, bench)
+    real_eval = workbench.inputs.eval
+    monkeypatch.setattr(workbench.inputs, "eval", lambda *a, **k: decoded.append(1) or real_eval(*a, **k))
+    variants = [m for _, m in build_method(wise).variants(workbench.fresh_classifier(), context(wise, tmp_path))]
+    evaluate_each(variants, workbench)
     one_pass = len(decoded)
     decoded.clear()
-    evaluate(variants[1], bench)
+    evaluate(variants[1], workbench)
     assert one_pass == len(decoded) > 0  # three alphas, each split transformed once
     decoded.clear()
-    assert evaluate(variants[0], bench) == result["records"][0]["splits"] and not decoded  # alpha 0: stored zero-shot outputs
+    assert evaluate(variants[0], workbench) == result.evaluations[0].splits and not decoded  # alpha 0: stored zero-shot outputs
 
 
 def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
     """ViT-S-32, random init: 224 px inputs, CLIP's BPE tokenizer and its random-text range."""
     spec = spec_for("lipsum", mini_benchmark, model="ViT-S-32", pretrained=None, steps=1, batch_size=8)
-    bench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
-    assert bench.clip.image_size == 224 and bench.clip.context_length == 77
-    assert bench.energy_text_features.shape[0] == 80
+    workbench = open_workbench(spec.benchmark, spec.model, spec.pretrained)
+    assert workbench.clip.image_size == 224 and workbench.clip.context_length == 77
+    assert workbench.energy_text_features.shape[0] == 80
     result = execute(spec, tmp_path)
-    assert result["train"]["steps"] == 1
-    assert set(result["records"][0]["splits"]) == set(bench.benchmark.test_splits)
+    assert result.train.steps == 1
+    assert set(result.evaluations[0].splits) == set(workbench.benchmark.test_splits)
 
 
 def test_l2sp_penalty_and_gradient_by_hand():
@@ -231,13 +233,13 @@ def test_l2sp_is_zero_at_the_start_and_counts_only_the_image_encoder(mini_benchm
     spec = spec_for("l2sp", mini_benchmark, hparams={"l2sp": {"alpha": 2.0}})
     terms, ctx, method = _method_terms(spec, tmp_path)
     assert terms["l2sp"].item() == 0.0
-    model = ctx.bench.fresh_classifier()
+    model = ctx.workbench.fresh_classifier()
     method.setup(model, ctx)
     with torch.no_grad():
         model.head.add_(1.0)  # the head is free
         first = next(model.visual.parameters())
         first.add_(0.1)
-    x = ctx.bench.inputs.eval(ctx.bench.benchmark.val_set().images[:4])
+    x = ctx.workbench.inputs.eval(ctx.workbench.benchmark.val_set().images[:4])
     logits, feats = model(x)
     terms = method.loss_terms(Batch(x, torch.zeros(4, dtype=torch.long), logits, feats), ctx)
     assert terms["l2sp"].item() == pytest.approx(0.5 * 2.0 * 0.01 * first.numel(), rel=1e-4)
@@ -264,10 +266,10 @@ def test_kd_term_is_zero_at_the_zero_shot_model(mini_benchmark, tmp_path):
 def test_the_ensemble_at_weight_one_is_the_fine_tuned_model_and_at_zero_the_zero_shot(mini_benchmark, tmp_path):
     spec = spec_for("ensemble", mini_benchmark, lr=1e-3, hparams={"ensemble": {"weights": [0.0, 0.5, 1.0]}})
     assert spec.method == "ft+ensemble"
-    tuned = execute(build_method(spec).dependencies()[0], tmp_path)["records"][0]["splits"]
+    tuned = execute(build_method(spec).dependencies()[0], tmp_path).evaluations[0].splits
     result = execute(spec, tmp_path)
-    by_weight = {r["alpha"]: r["splits"] for r in result["records"]}
-    zeroshot = execute(spec_for("zeroshot", mini_benchmark), tmp_path)["records"][0]["splits"]
+    by_weight = {r.alpha: r.splits for r in result.evaluations}
+    zeroshot = execute(spec_for("zeroshot", mini_benchmark), tmp_path).evaluations[0].splits
     for weight, reference in ((1.0, tuned), (0.0, zeroshot)):  # equal up to re-normalising features
         for split, metrics in reference.items():
             for name, value in metrics.items():
@@ -290,7 +292,7 @@ def test_context_kl_by_hand():
 def test_carft_term_is_zero_at_the_zero_shot_model_and_contexts_are_the_templates(mini_benchmark, tmp_path):
     terms, ctx, method = _method_terms(spec_for("carft", mini_benchmark), tmp_path)
     assert set(terms) == {"ce", "carft"} and terms["carft"].item() == pytest.approx(0.0, abs=1e-6)
-    assert method.contexts.shape == (len(ctx.bench.benchmark.templates), ctx.bench.zeroshot.head.shape[1])
+    assert method.contexts.shape == (len(ctx.workbench.benchmark.templates), ctx.workbench.zeroshot.head.shape[1])
     assert torch.allclose(method.contexts.norm(dim=-1), torch.ones(len(method.contexts)))
 
 
@@ -309,16 +311,16 @@ def test_ema_delivers_the_average(mini_benchmark, tmp_path, decay, twin):
     budget = {"lr": 1e-3, "steps": 4, "eval_every": 2, "selection": "last"}
     ema = spec_for("ema", mini_benchmark, hparams={"ema": {"decay": decay}}, **budget)
     execute(ema, tmp_path)
-    kept = records.load_checkpoint(tmp_path, ema)
+    kept = load_checkpoint(ResultsTree(tmp_path).of(ema))
     if twin == "ft":
         ft = spec_for("ft", mini_benchmark, **budget)
         execute(ft, tmp_path)
-        expected = records.load_checkpoint(tmp_path, ft)
+        expected = load_checkpoint(ResultsTree(tmp_path).of(ft))
     else:
         expected = open_workbench(ema.benchmark, ema.model, ema.pretrained).zeroshot.state_dict()
     assert all(torch.equal(kept[k], expected[k].cpu()) for k in expected)
-    log = [json.loads(x) for x in (records.run_dir(tmp_path, ema) / "metrics.jsonl").read_text().splitlines()]
-    zeroshot_val = execute(spec_for("zeroshot", mini_benchmark), tmp_path)["records"][0]["val_acc"]
+    log = [json.loads(x) for x in (ResultsTree(tmp_path).of(ema).path / "metrics.jsonl").read_text().splitlines()]
+    zeroshot_val = execute(spec_for("zeroshot", mini_benchmark), tmp_path).evaluations[0].val_acc
     if twin == "zeroshot":
         assert {row["val_acc"] for row in log if "val_acc" in row} == {zeroshot_val}  # the average was scored
 
@@ -341,17 +343,17 @@ def test_tpgm_learns_radii_within_the_fine_tuned_distance(mini_benchmark, tmp_pa
     spec = spec_for("tpgm", mini_benchmark, hparams={"tpgm": {"steps": 5, "init": 0.0}}, **budget)
     assert spec.method == "ft+tpgm" and build_method(spec).dependencies() == [ft]
     ctx = context(spec, tmp_path)
-    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    method, model = build_method(spec), ctx.workbench.fresh_classifier()
     tuned = ctx.checkpoint_of(ft, fits=model)
-    start = ctx.bench.zeroshot.state_dict()
+    start = ctx.workbench.zeroshot.state_dict()
     radii = method.learn_radii(model, start, tuned, ctx)
     assert radii and all(0 < radii[k] < (tuned[k] - start[k]).norm() for k in radii)
     projected = project(start, tuned, radii)
     assert all((projected[k] - start[k]).norm() <= radii[k] * (1 + 1e-5) for k in radii)
     result = execute(spec, tmp_path)
-    assert len(result["records"]) == 1
+    assert len(result.evaluations) == 1
     untouched = spec_for("tpgm", mini_benchmark, hparams={"tpgm": {"steps": 0, "init": 30.0}}, **budget)
-    kept, tuned_metrics = (execute(s, tmp_path)["records"][0]["splits"] for s in (untouched, ft))
+    kept, tuned_metrics = (execute(s, tmp_path).evaluations[0].splits for s in (untouched, ft))
     for split, metrics in tuned_metrics.items():  # radii = the whole distance: the fine-tuned run
         for name, value in metrics.items():
             assert kept[split][name] == pytest.approx(value, abs=1e-6), (split, name)
@@ -383,9 +385,9 @@ def test_a_soup_depends_on_the_base_runs_at_its_learning_rates(mini_benchmark):
 
 def test_a_greedy_soup_scores_at_least_its_best_ingredient_on_validation(mini_benchmark, tmp_path):
     spec = spec_for("soup", mini_benchmark, lr=1e-3, steps=2, eval_every=1)
-    ingredients = [execute(s, tmp_path)["records"][0]["val_acc"] for s in build_method(spec).dependencies()]
+    ingredients = [execute(s, tmp_path).evaluations[0].val_acc for s in build_method(spec).dependencies()]
     result = execute(spec, tmp_path)
-    assert len(result["records"]) == 1 and result["records"][0]["val_acc"] >= max(ingredients)
+    assert len(result.evaluations) == 1 and result.evaluations[0].val_acc >= max(ingredients)
 
 
 def test_flyp_loss_is_clips_contrastive_loss_by_hand():
@@ -408,7 +410,7 @@ def _fit(spec, root, until=None):
     from robustbench_ft.engine.train import Trainer
     torch.manual_seed(spec.seed)
     ctx = context(spec, root)
-    method, model = build_method(spec), ctx.bench.fresh_classifier()
+    method, model = build_method(spec), ctx.workbench.fresh_classifier()
     method.setup(model, ctx)
     saved = []
     trainer = Trainer(model, method, ctx, save=lambda state: saved.append(_to_bytes(state)))
@@ -429,22 +431,22 @@ def test_flyp_trains_both_towers_and_delivers_the_tuned_text_towers_zero_shot_he
     from robustbench_ft.models.classifier import zeroshot_head
     spec = spec_for("flyp", mini_benchmark, lr=1e-3, steps=3, eval_every=3, selection="last")
     model, method, ctx, _ = _fit(spec, tmp_path)
-    bench = ctx.bench
-    prompts = [bench.benchmark.prompts(c) for c in bench.benchmark.classes]
-    pretrained_head = zeroshot_head(bench.clip.model, bench.clip.tokenizer, prompts)
-    assert torch.allclose(pretrained_head, bench.zeroshot.head)  # the shared CLIP was not tuned
-    tuned_head = zeroshot_head(method.text.clip, bench.clip.tokenizer, prompts)
+    workbench = ctx.workbench
+    prompts = [workbench.benchmark.prompts(c) for c in workbench.benchmark.classes]
+    pretrained_head = zeroshot_head(workbench.clip.model, workbench.clip.tokenizer, prompts)
+    assert torch.allclose(pretrained_head, workbench.zeroshot.head)  # the shared CLIP was not tuned
+    tuned_head = zeroshot_head(method.text.clip, workbench.clip.tokenizer, prompts)
     assert not torch.allclose(tuned_head, pretrained_head, atol=1e-4)  # the text tower trained
     assert torch.allclose(model.head, tuned_head, atol=1e-6)  # the kept classifier uses it
     assert model.logit_scale.item() == pytest.approx(method.text.log_scale.exp().item())
-    moved = [k for k, v in model.visual.state_dict().items() if not torch.equal(v, bench.zeroshot.visual.state_dict()[k])]
+    moved = [k for k, v in model.visual.state_dict().items() if not torch.equal(v, workbench.zeroshot.visual.state_dict()[k])]
     assert moved  # and the image tower trained
 
 
 def test_flyp_at_learning_rate_zero_delivers_the_zero_shot_classifier(mini_benchmark, tmp_path):
     spec = spec_for("flyp", mini_benchmark, lr=0.0, steps=2, eval_every=2)
     execute(spec, tmp_path)
-    kept = records.load_checkpoint(tmp_path, spec)
+    kept = load_checkpoint(ResultsTree(tmp_path).of(spec))
     zeroshot = open_workbench(spec.benchmark, spec.model, spec.pretrained).zeroshot.state_dict()
     assert kept.keys() == zeroshot.keys()
     assert all(torch.allclose(kept[k], zeroshot[k].cpu(), atol=1e-6) for k in kept)
@@ -499,10 +501,10 @@ def test_lipsum_with_known_inputs_reads_cached_zero_shot_features_and_ends_as_th
     # train-mode feature calls: 6 tuned steps + 3 batches of the 48 training images per flip,
     # computed once (both runs), + 6 frozen forwards in the plain run only
     assert (cached_forwards, forwards.count(True)) == (6 + 3 * flips, 6 + 3 * flips + 6)
-    for ours, theirs in zip(cached["records"], plain["records"]):
-        for split, metrics in theirs["splits"].items():
+    for ours, theirs in zip(cached.evaluations, plain.evaluations):
+        for split, metrics in theirs.splits.items():
             for name, value in metrics.items():
-                assert ours["splits"][split][name] == pytest.approx(value, abs=1e-5), (split, name)
+                assert ours.splits[split][name] == pytest.approx(value, abs=1e-5), (split, name)
 
 
 def test_random_crops_leave_the_frozen_forward_in_every_step():

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from robustbench_ft.records import legacy as records
+from robustbench_ft.records import ResultsTree
 from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.records.migrate import migrate_results
-from robustbench_ft.planning.plan import plan_grid
+from robustbench_ft.planning import plan_grid
 from robustbench_ft.report.collect import collect
 from robustbench_ft.report.render import write_report
 
@@ -59,8 +59,8 @@ def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
     assert len(outcome.moved) == 8 and outcome.not_migrated == []
     specs = list(plan_grid(TODAY, [0], "embedded", load_benchmark("embedded").train_defaults, TODAY_HPARAMS).specs)
     assert len(specs) == 8
-    assert {records.run_dir(v1_results, s) for s in specs} == {new for _, new in outcome.moved}
-    assert all(records.is_done(v1_results, s) for s in specs)
+    assert {ResultsTree(v1_results).of(s).path for s in specs} == {new for _, new in outcome.moved}
+    assert all(ResultsTree(v1_results).of(s).is_done() for s in specs)
     assert _values(v1_results).equals(before)
     for old, new in outcome.moved:
         result = json.loads((new / "result.json").read_text())

@@ -176,14 +176,14 @@ def test_a_folder_benchmark_is_yaml_alone(tmp_path):
 
 def test_skipped_images_are_counted_in_the_runs_record(tmp_path):
     from robustbench_ft.engine.execute import execute
-    from robustbench_ft.planning.plan import make_spec
+    from robustbench_ft.planning import make_spec
     yaml_path = _shapes(tmp_path, "skip_bad_images: true\ntrain: {steps: 2, batch_size: 2, eval_every: 1}\n")
     bad = tmp_path / "shapes" / "test" / "sketch" / "square" / "0.jpg"
     bad.write_bytes(b"truncated")
     spec = make_spec("zeroshot", load_benchmark(yaml_path).train_defaults, yaml_path, 0, {"workers": 0})
     result = execute(spec, tmp_path / "results")
-    assert result["bad_images"] == [str(bad)]
-    assert result["records"][0]["splits"]["sketch"]["acc"] in (0.0, 0.5, 1.0)  # 2 images left
+    assert result.bad_images == [str(bad)]
+    assert result.evaluations[0].splits["sketch"]["acc"] in (0.0, 0.5, 1.0)  # 2 images left
 
 
 def test_a_flipped_plain_training_batch_is_what_the_training_transform_makes_when_it_flips(domainnet):

@@ -49,7 +49,7 @@ def test_evaluation_from_the_cache_equals_evaluation_from_the_files(sweep):
     import robustbench_ft.engine.workbench as wb
     from robustbench_ft.engine.artifacts import ArtifactStore
     from robustbench_ft.engine.evaluate import evaluate
-    from robustbench_ft.planning.plan import make_spec
+    from robustbench_ft.planning import make_spec
     data, results = sweep
     spec = make_spec("zeroshot", load_benchmark("domainnet").train_defaults, "domainnet", 0,
                      {"model": "ViT-S-32", "pretrained": None, "templates": "simple", "data_root": str(data),
@@ -63,9 +63,9 @@ def test_evaluation_from_the_cache_equals_evaluation_from_the_files(sweep):
 SECOND_PROCESS = """
 import sys
 from pathlib import Path
-import robustbench_ft.workbench as wb
+import robustbench_ft.engine.workbench as wb
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.plan import make_spec
+from robustbench_ft.planning import make_spec
 calls = {"head": 0, "texts": 0, "images": 0}
 def counting(name, fn):
     def wrapped(*a, **k):

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from robustbench_ft.records import legacy as records
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records.layout import LOCK
 from robustbench_ft.report.collect import collect
 
 ENV = {**os.environ, "ROBUSTBENCH_FT_PROGRESS": "0"}
@@ -43,10 +44,10 @@ def test_a_torn_record_is_listed_as_corrupt_and_the_rest_still_report(tmp_path, 
     torn = sorted(results.rglob("result.json"))[0]
     torn.write_text(torn.read_text()[: len(torn.read_text()) // 2])
     collection = collect(results)
-    assert [why.split(" (")[0] for _, why in collection.skipped] == ["corrupt result.json"]
+    assert [why.split(" (")[0] for _, why in collection.skipped] == ["result.json unreadable"]
     assert collection.frame["seed"].nunique() == 1
     assert main(["report", "--results", str(results), "--out", str(tmp_path / "r"), "--format", "md"]) == 0
-    assert f"skipped {torn.parent}: corrupt result.json" in capsys.readouterr().err
+    assert f"skipped {torn.parent}: result.json unreadable (JSONDecodeError: " in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -60,7 +61,7 @@ def test_eight_processes_write_into_one_tree(tmp_path, mini_benchmark):
         assert run.wait(timeout=600) == 0, run.stderr.read()[-2000:]
     collection = collect(results)
     assert collection.skipped == [] and sorted(collection.frame["seed"].unique()) == list(range(8))
-    assert list(results.rglob("*.tmp")) == [] and list(results.rglob(records.LOCK)) == []
+    assert list(results.rglob("*.tmp")) == [] and list(results.rglob(LOCK)) == []
     assert len(list((results / "_artifacts").glob("*/*.pt"))) == 2 + 6  # one intact set, however many built it
 
 
@@ -83,15 +84,15 @@ def test_two_processes_never_both_train_one_run(tmp_path, mini_benchmark):
 def test_a_lock_whose_owner_died_is_taken_over(tmp_path, mini_benchmark):
     from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.engine.execute import execute
-    from robustbench_ft.planning.plan import make_spec
+    from robustbench_ft.planning import make_spec
     spec = make_spec("zeroshot", load_benchmark(mini_benchmark).train_defaults, mini_benchmark)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    folder = records.run_dir(tmp_path, spec)
+    folder = ResultsTree(tmp_path).of(spec).path
     folder.mkdir(parents=True)
     import socket
-    (folder / records.LOCK).write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout)}))
-    assert execute(spec, tmp_path)["records"]
+    (folder / LOCK).write_text(json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout)}))
+    assert execute(spec, tmp_path).evaluations
     (folder / "result.json").unlink()
-    (folder / records.LOCK).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    (folder / LOCK).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     with pytest.raises(Exception, match="is being computed by pid"):
         execute(spec, tmp_path)

@@ -220,7 +220,8 @@ def test_training_curves_from_the_runs_logs(fixture_results, tmp_path):
         (folder / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     collection = collect(fixture_results)
     selected = selected_frame(entries(collection.frame, selection_rule()))
-    curves = load_curves(selected, collection.folders)
+    curves, problems = load_curves(selected, collection.folders)
+    assert problems == []
     assert set(curves["entry"]) == {"Lipsum-FT"}  # the only runs with logs
     assert set(curves["quantity"]) == {"lr", "loss", "ce", "lipsum", "val_acc"}
     val = curves[curves["quantity"] == "val_acc"]

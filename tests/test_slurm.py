@@ -99,9 +99,10 @@ def test_a_failed_job_shows_in_status_and_a_relaunch_resubmits_it_alone(tmp_path
     assert main(["status", str(sweep), "--results", str(results)]) == 1
     table = capsys.readouterr().out
     line = next(row for row in table.splitlines() if broken.digest() in row)
-    assert line.startswith("failed") and "cannot resume from" in line
+    assert line.startswith("failed") and "resume.pt: unreadable (UnpicklingError: " in line
+    assert "delete it to train the run from step 0" in line
     log = line.split("(log: ")[1].rstrip(")")
-    assert "cannot resume from" in Path(log).read_text() + Path(log).with_suffix(".err").read_text()
+    assert "resume.pt: unreadable" in Path(log).read_text() + Path(log).with_suffix(".err").read_text()
     states = {s.run: s.state for s in run_statuses(results, list(plan.specs))}
     assert sorted(states.values()) == ["done", "done", "failed", "failed"]  # its WiSE curve was skipped
     assert table.splitlines()[-1] == "total: 2 done, 2 failed (4 runs)"

@@ -46,6 +46,17 @@ def benchmark_key(benchmark: str) -> str:
     return Path(benchmark).stem if benchmark.endswith((".yaml", ".yml")) else benchmark
 
 
+def train_budget(declaration: dict[str, Any]) -> dict[str, Any]:
+    """The default budget a benchmark declares (its `train:` block): run fields such as steps and lr."""
+    return dict(declaration.get("train", {}) or {})
+
+
+def benchmark_budget(name_or_path: str) -> dict[str, Any]:
+    """`train_budget` of a shipped benchmark or a YAML path, read without building the benchmark
+    (no data is needed to compose a run's spec)."""
+    return train_budget(read_yaml(resolve_preset("benchmarks", name_or_path)))
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """Parse a YAML mapping; syntax errors name the file, line and column."""
     try:

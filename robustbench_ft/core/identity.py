@@ -10,7 +10,7 @@ A run's digest is the hash of `spec_identity(spec)`:
 
 Changing a field's or a hyper-parameter's default would silently re-label old runs, so the
 defaults in force at SPEC_VERSION are pinned by a test (tests/test_identity.py): change one only
-together with a SPEC_VERSION bump and a migration (migrate.py).
+together with a SPEC_VERSION bump and a migration (records/migrate.py).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from .config import read_yaml, resolve_preset
+from .declarations import non_default_hparams
 from .errors import ModelLoadError
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ def digest_of(mapping: Any) -> str:
 
 
 def spec_identity(spec: "RunSpec") -> dict[str, Any]:
-    from ..methods.base import non_default_hparams  # the declarations live with the methods
     out: dict[str, Any] = {"spec_version": SPEC_VERSION}
     for f in fields(spec):
         if f.name == "hparams" or f.metadata.get("identity", True) is False:

@@ -29,6 +29,10 @@ class Registry(Generic[T]):
             return obj
         return decorate
 
+    def unregister(self, name: str) -> None:
+        """Remove an entry (a test's or an unloaded plugin's); unknown names are ignored."""
+        self._entries.pop(name, None)
+
     def get(self, name: str) -> T:
         if name not in self._entries:
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")

@@ -19,10 +19,17 @@ import yaml
 
 from .config import ConfigError
 from .hparams import split_by_part
+from .identity import SPEC_VERSION, digest_of, spec_identity
 
 SELECTION_RULES = ("best_id_val", "id_test", "last")  # id_test: the paper code's oracle
 SCHEDULES = ("cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16")
+NULL_WORDS = ("none", "null")  # an optional field given as one of these words is null (None)
+
+
+def _field(default: Any, help: str, identity: bool = True, choices: tuple[str, ...] = ()) -> Any:
+    """A RunSpec field with its meaning (the CLI's help), whether it names the run, its choices."""
+    return field(default=default, metadata={"help": help, "identity": identity, "choices": choices})
 
 
 def _freeze(value: Any) -> Any:
@@ -46,31 +53,36 @@ class RunSpec:
 
     `hparams` holds the method's hyper-parameters per part (`{"lipsum": {"lam": 1.0}}`); a
     single-part method may be given them flat. A field whose metadata says `identity: False`
-    (where data lives, say) never enters the digest.
+    (where data lives, say) never enters the digest. Each field's `help` says what it means: the
+    CLI's flags are made from the fields (cli/flags.py), so a flag and a YAML key mean one thing.
     """
 
     benchmark: str
     method: str
-    model: str = "tiny-clip"
-    pretrained: str | None = "embedded"
-    seed: int = 0
-    steps: int = 370
-    batch_size: int = 128
-    lr: float = 3e-4
-    weight_decay: float = 0.1
-    warmup_frac: float = 0.1
-    schedule: str = "cosine"
-    grad_clip: float | None = None
-    accum_steps: int = 1
-    eval_every: int = 74
-    selection: str = "best_id_val"
-    precision: str = "auto"
-    templates: str | None = None  # prompt templates: None for the benchmark's, 'openai', 'simple' or a file
-    data_root: str | None = field(default=None, metadata={"identity": False})  # where the data lives
-    workers: int | None = field(default=None, metadata={"identity": False})    # DataLoader processes
-    checkpoint_every: int | None = field(default=None, metadata={"identity": False})  # resume state cadence
-    log: str | None = field(default=None, metadata={"identity": False})  # live loggers: tensorboard,wandb
-    compile: bool = field(default=False, metadata={"identity": False})  # torch.compile the trained model
+    model: str = _field("tiny-clip", "open_clip model name (default: the benchmark's / tiny-clip)")
+    pretrained: str | None = _field("embedded", "open_clip tag or local weights file for the model; none: random init")
+    seed: int = _field(0, "the run's seed")
+    steps: int = _field(370, "optimiser steps")
+    batch_size: int = _field(128, "images per optimiser step (over every process of a DDP run)")
+    lr: float = _field(3e-4, "peak learning rate of AdamW")
+    weight_decay: float = _field(0.1, "AdamW weight decay (presets: 0.1; the Lipsum-FT code's default is 0)")
+    warmup_frac: float = _field(0.1, "fraction of the steps spent warming the lr up linearly from 0")
+    schedule: str = _field("cosine", "lr after the warm-up", choices=SCHEDULES)
+    grad_clip: float | None = _field(None, "clip the gradient norm to this (none: no clipping)")
+    accum_steps: int = _field(1, "micro-batches accumulated per optimiser step")
+    eval_every: int = _field(74, "steps between evaluations on ID validation (checkpoint selection)")
+    selection: str = _field("best_id_val", "which checkpoint a run keeps (id_test: the paper code's oracle, "
+                            "marked in reports)", choices=SELECTION_RULES)
+    precision: str = _field("auto", "autocast: auto (bf16 on GPUs), fp32 or bf16", choices=PRECISIONS)
+    templates: str | None = _field(None, "prompt templates: openai, simple or a file (default: the benchmark's)")
+    data_root: str | None = _field(None, "where the benchmark's data lives (else $ROBUSTBENCH_DATA, else its YAML)",
+                                   identity=False)
+    workers: int | None = _field(None, "DataLoader processes per run (default: CPUs - 1, at most 8)", identity=False)
+    checkpoint_every: int | None = _field(None, "save the resume state every N steps (default: at each "
+                                          "evaluation and every 10 min)", identity=False)
+    log: str | None = _field(None, "live training logs beside metrics.jsonl: tensorboard, wandb (offline unless "
+                             "WANDB_MODE says otherwise), comma-separated; optional packages", identity=False)
+    compile: bool = _field(False, "torch.compile the trained model (GPU speed)", identity=False)
     hparams: Mapping[str, Any] | tuple = field(default_factory=tuple)  # given as a mapping, kept frozen
 
     def __post_init__(self) -> None:
@@ -100,9 +112,6 @@ class RunSpec:
             problems.append(f"schedule in {SCHEDULES}")
         if self.precision not in PRECISIONS:
             problems.append(f"precision in {PRECISIONS}")
-        if self.log:
-            from ..engine.loggers import logger_names
-            logger_names(self.log)  # a one-line error for an unknown or uninstalled logger
         if problems:
             got = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "hparams")
             raise ConfigError(f"invalid run spec of {self.method!r} on {self.benchmark!r}: expected "
@@ -138,22 +147,22 @@ class RunSpec:
 
     def identity(self) -> dict[str, Any]:
         """What names this run (see identity.py): the digest is the hash of this mapping."""
-        from .identity import spec_identity
         return spec_identity(self)
 
     def digest(self) -> str:
         """12 hex digits naming the run's folder."""
-        from .identity import digest_of
         return digest_of(self.identity())
 
     def config_digest(self) -> str:
         """12 hex digits naming the configuration: the run's identity without its seed."""
-        from .identity import digest_of
         return digest_of({k: v for k, v in self.identity().items() if k != "seed"})
 
+    def to_record(self) -> dict[str, Any]:
+        """What a run folder's spec.yaml holds: the spec version and every field."""
+        return {"spec_version": SPEC_VERSION, **self.to_dict()}
+
     def to_yaml(self) -> str:
-        from .identity import SPEC_VERSION
-        return yaml.safe_dump({"spec_version": SPEC_VERSION, **self.to_dict()}, sort_keys=True)
+        return yaml.safe_dump(self.to_record(), sort_keys=True)
 
 
 def _thaw_pairs(pairs: Any) -> dict[str, dict[str, Any]]:
@@ -171,8 +180,8 @@ def _typed(spec: RunSpec, name: str, value: Any) -> Any:
     """`value` checked against the field's annotation (ints accepted for floats)."""
     hint = _field_types(type(spec))[name]
     allowed = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-    if value is None and type(None) in allowed:
-        return None
+    if type(None) in allowed and (value is None or (isinstance(value, str) and value.strip().lower() in NULL_WORDS)):
+        return None  # `pretrained: none` in a YAML means what `--pretrained none` means: random init
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if any(isinstance(value, t) and not (t is not bool and isinstance(value, bool))

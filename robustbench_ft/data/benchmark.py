@@ -19,7 +19,7 @@ from typing import Any, Iterator, Protocol
 
 import torch
 
-from ..core.config import ConfigError, read_yaml, require, resolve_preset
+from ..core.config import ConfigError, read_yaml, require, resolve_preset, train_budget
 from ..core.registry import Registry
 
 FAMILIES: Registry[type["Benchmark"]] = Registry("benchmark family")
@@ -187,7 +187,7 @@ class Benchmark(ABC):
                                                       source)
         self.id_split: str = require(config, "id_split", str, source)
         self.ood_splits: list[str] = require(config, "ood_splits", list, source)
-        self.train_defaults: dict[str, Any] = dict(config.get("train", {}) or {})
+        self.train_defaults: dict[str, Any] = train_budget(config)
         self.augment: list[str] = list(config.get("augment", ["hflip"]))
         self.skip_bad_images: bool = bool(config.get("skip_bad_images", False))
         self.workers = workers

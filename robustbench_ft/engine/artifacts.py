@@ -3,8 +3,8 @@
 The zero-shot head (every class prompt through the text tower), the energy-gap texts' features
 and the zero-shot model's outputs on each test split are the same for every run of one (model,
 weights, benchmark, templates): at ImageNet scale they take an hour per process. They live as
-files under `<results>/_artifacts/<key>/` (key: identity.artifacts_key), written atomically
-(temporary name, fsync, rename), so two processes that build the same one at once both succeed
+files under `<results>/_artifacts/<key>/` (records.layout; key: identity.artifacts_key),
+written atomically (temporary name, fsync, rename), so two processes that build the same one at once both succeed
 and a reader never sees a torn file.
 """
 
@@ -16,8 +16,6 @@ from typing import Any, Callable
 import torch
 
 from ..core.atomic import atomic_write
-
-ARTIFACTS_FOLDER = "_artifacts"
 
 
 class ArtifactStore:
@@ -37,7 +35,3 @@ class ArtifactStore:
         self.made.append(name)
         atomic_write(path, lambda f: torch.save(value, f))
         return value
-
-
-def artifacts_folder(results_root: Path, key: str) -> Path:
-    return Path(results_root) / ARTIFACTS_FOLDER / key

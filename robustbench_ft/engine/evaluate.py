@@ -31,45 +31,45 @@ def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int]
     return logits[:, class_subset], mapped
 
 
-def evaluate(classifier: nn.Module, bench: Workbench) -> dict[str, dict[str, float]]:
+def evaluate(classifier: nn.Module, workbench: Workbench) -> dict[str, dict[str, float]]:
     """{split: {metric: value}} over the ID test split and every OOD split."""
-    return evaluate_each([classifier], bench)[0]
+    return evaluate_each([classifier], workbench)[0]
 
 
-def evaluate_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[dict[str, dict[str, float]]]:
+def evaluate_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[dict[str, dict[str, float]]]:
     """`evaluate` of every classifier, each split read once for all of them (Workbench.predict_each).
     A classifier whose `is_zeroshot` is true (WiSE at alpha 0 holds exactly the zero-shot weights)
     takes the zero-shot model's stored outputs instead of a forward pass: the same numbers."""
     results: list[dict[str, dict[str, float]]] = [{} for _ in classifiers]
     is_zeroshot = [bool(getattr(c, "is_zeroshot", False)) for c in classifiers]
     run = [c for c, zs in zip(classifiers, is_zeroshot) if not zs]
-    for split in bench.benchmark.test_splits:
-        images = bench.benchmark.test_set(split)
-        reference = bench.zeroshot_outputs(split)
-        computed = iter(bench.predict_each(run, images) if run else [])
+    for split in workbench.benchmark.test_splits:
+        images = workbench.benchmark.test_set(split)
+        reference = workbench.zeroshot_outputs(split)
+        computed = iter(workbench.predict_each(run, images) if run else [])
         for result, zs in zip(results, is_zeroshot):
             out = reference if zs else next(computed)
             logits, labels = restrict(out.logits, out.labels, images.class_subset)
             result[split] = split_metrics(logits, labels, out.features, reference.features,
-                                          bench.energy_text_features, bench.logit_scale)
+                                          workbench.energy_text_features, workbench.logit_scale)
     return results
 
 
-def val_accuracy_each(classifiers: Sequence[nn.Module], bench: Workbench) -> list[float]:
+def val_accuracy_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[float]:
     """ID validation accuracy of every classifier, the split read once for all of them."""
-    return _accuracies(classifiers, bench, bench.benchmark.val_set())
+    return _accuracies(classifiers, workbench, workbench.benchmark.val_set())
 
 
-def _accuracies(classifiers: Sequence[nn.Module], bench: Workbench, images: Split) -> list[float]:
+def _accuracies(classifiers: Sequence[nn.Module], workbench: Workbench, images: Split) -> list[float]:
     return [accuracy(*restrict(out.logits, out.labels, images.class_subset))
-            for out in bench.predict_each(classifiers, images)]
+            for out in workbench.predict_each(classifiers, images)]
 
 
-def val_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
+def val_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
     """Accuracy on the ID validation split: the model-selection signal."""
-    return _accuracies([classifier], bench, bench.benchmark.val_set())[0]
+    return _accuracies([classifier], workbench, workbench.benchmark.val_set())[0]
 
 
-def id_test_accuracy(classifier: ImageClassifier, bench: Workbench) -> float:
+def id_test_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
     """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
-    return _accuracies([classifier], bench, bench.benchmark.test_set(bench.benchmark.id_split))[0]
+    return _accuracies([classifier], workbench, workbench.benchmark.test_set(workbench.benchmark.id_split))[0]

@@ -14,18 +14,19 @@ import math
 import os
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from tqdm import tqdm
 
 from ..core.config import ConfigError
+from ..core.spec import RunSpec
+from ..methods.base import Batch, Method
+from ..models.classifier import ImageClassifier
+from ..records.result import TrainRecord
+from .context import EngineContext
 from .distributed import mean_over_ranks, wrap
 from .evaluate import id_test_accuracy, val_accuracy
-from ..methods.base import Batch, Method, RunContext
-from ..models.classifier import ImageClassifier
-from ..core.spec import RunSpec
 
 
 CHECKPOINT_SECONDS = 600  # resume state is saved at least this often (and at every evaluation)
@@ -33,16 +34,6 @@ CHECKPOINT_SECONDS = 600  # resume state is saved at least this often (and at ev
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; the run stops and records why."""
-
-
-@dataclass
-class TrainSummary:
-    steps: int
-    best_step: int
-    best_val_acc: float  # the selection signal of the kept checkpoint (see selected_on)
-    seconds: float
-    step_seconds_median: float
-    selected_on: str = "id_val"  # id_val, id_test (the paper code's oracle) or last
 
 
 def lr_factor(step: int, total: int, warmup_frac: float, schedule: str = "cosine") -> float:
@@ -85,14 +76,16 @@ class Trainer:
     terms it logs are averaged over the ranks, so the log reads as the one-process log.
     """
 
-    def __init__(self, model: ImageClassifier, method: Method, ctx: RunContext,
+    def __init__(self, model: ImageClassifier, method: Method, ctx: EngineContext,
                  log: Callable[[dict], None] = lambda row: None,
                  save: Callable[[dict], None] | None = None) -> None:
         self.model, self.method, self.ctx, self.log, self.save = model, method, ctx, log, save
         spec = ctx.spec
-        fused = {"fused": True} if ctx.bench.device.type == "cuda" else {}  # one kernel per step on GPUs
+        fused = {"fused": True} if ctx.workbench.device.type == "cuda" else {}  # one kernel per step on GPUs
         self.optimizer = torch.optim.AdamW(method.param_groups(model), lr=spec.lr, betas=(0.9, 0.999),
                                            eps=1e-8, weight_decay=spec.weight_decay, **fused)
+        for group in self.optimizer.param_groups:  # a group's own lr (a method's choice) or the spec's
+            group["base_lr"] = group["lr"]
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
         self.forward = self._distributed(model) if ctx.dist.active else model
         if spec.compile:
@@ -108,7 +101,7 @@ class Trainer:
         if batch % dist.world_size:
             raise ConfigError(f"batch_size {batch} does not split evenly over {dist.world_size} processes; "
                               f"give a multiple of {dist.world_size}")
-        return wrap(model, dist, self.ctx.bench.device)
+        return wrap(model, dist, self.ctx.workbench.device)
 
     def state_dict(self) -> dict:
         cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []
@@ -121,6 +114,8 @@ class Trainer:
         self.step = int(state["step"])
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
+        for group in self.optimizer.param_groups:  # a state saved before groups kept their base lr
+            group.setdefault("base_lr", self.ctx.spec.lr)
         best = state["best"]
         self.best_score, self.best_step, self.best_state = float(best["score"]), int(best["step"]), best["state"]
         torch.set_rng_state(state["rng"]["torch"])
@@ -130,11 +125,11 @@ class Trainer:
         self.method.load_state_dict(state["method"])
         self.log_lines, self.step_times = int(state["log_lines"]), list(state["step_times"])
 
-    def fit(self) -> TrainSummary:
+    def fit(self) -> TrainRecord:
         """Train from the current step to the budget; afterwards the model holds the selected weights."""
-        spec, bench, model = self.ctx.spec, self.ctx.bench, self.model
-        batches = bench.benchmark.train_set().train_batches(
-            spec.batch_size, torch.Generator().manual_seed(spec.seed), bench.inputs, bench.device,
+        spec, workbench, model = self.ctx.spec, self.ctx.workbench, self.model
+        batches = workbench.benchmark.train_set().train_batches(
+            spec.batch_size, torch.Generator().manual_seed(spec.seed), workbench.inputs, workbench.device,
             skip=self.step * spec.accum_steps, shard=self.ctx.dist.shard())
         started = time.time()
         main = self.ctx.dist.is_main
@@ -159,19 +154,20 @@ class Trainer:
             model.load_state_dict(self.best_state)
         median = sorted(self.step_times)[len(self.step_times) // 2] if self.step_times else 0.0
         selected_on = {"best_id_val": "id_val"}.get(spec.selection, spec.selection)
-        return TrainSummary(spec.steps, self.best_step, self.best_score, time.time() - started, median, selected_on)
+        return TrainRecord(spec.steps, self.best_step, self.best_score, time.time() - started, median, selected_on)
 
     def _step(self, step: int, batches) -> dict:
         spec, model, ctx = self.ctx.spec, self.model, self.ctx
         ctx.step = step
         tick = time.perf_counter()
-        for group in self.optimizer.param_groups:
-            group["lr"] = spec.lr * lr_factor(step, spec.steps, spec.warmup_frac, spec.schedule)
+        factor = lr_factor(step, spec.steps, spec.warmup_frac, spec.schedule)
+        for group in self.optimizer.param_groups:  # each group's base lr follows the schedule
+            group["lr"] = group["base_lr"] * factor
         self.optimizer.zero_grad(set_to_none=True)
         totals: dict[str, float] = {}
         for _ in range(spec.accum_steps):
             inputs, labels = next(batches)
-            with _autocast(spec, ctx.bench.device):
+            with _autocast(spec, ctx.workbench.device):
                 logits, features = self.forward(inputs)
                 terms = self.method.loss_terms(Batch(inputs, labels, logits, features), ctx)
             loss = sum(terms.values())
@@ -190,11 +186,11 @@ class Trainer:
     def _evaluate(self, row: dict) -> None:
         """Score the weights the method says a run delivers (the model itself, or e.g. its EMA)
         and keep them when they are the best so far."""
-        spec, bench = self.ctx.spec, self.ctx.bench
+        spec, workbench = self.ctx.spec, self.ctx.workbench
         delivered = self.method.delivered_model(self.model)
-        row["val_acc"] = val_accuracy(delivered, bench)
+        row["val_acc"] = val_accuracy(delivered, workbench)
         if spec.selection == "id_test":
-            row["id_test_acc"] = id_test_accuracy(delivered, bench)
+            row["id_test_acc"] = id_test_accuracy(delivered, workbench)
         score = row["id_test_acc" if spec.selection == "id_test" else "val_acc"]
         if spec.selection == "last" or score > self.best_score:
             state = {k: v.detach().to("cpu", copy=True) for k, v in delivered.state_dict().items()}
@@ -207,7 +203,7 @@ class Trainer:
         return evaluated or time.monotonic() - self._last_save > CHECKPOINT_SECONDS
 
 
-def train(model: ImageClassifier, method: Method, ctx: RunContext,
-          log: Callable[[dict], None] = lambda row: None) -> TrainSummary:
+def train(model: ImageClassifier, method: Method, ctx: EngineContext,
+          log: Callable[[dict], None] = lambda row: None) -> TrainRecord:
     """Train `model` in place per `ctx.spec` from scratch (no checkpoints); see Trainer."""
     return Trainer(model, method, ctx, log).fit()

@@ -17,7 +17,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .artifacts import ArtifactStore, artifacts_folder
+from collections import OrderedDict
+
+from .artifacts import ArtifactStore
 from ..data.benchmark import Benchmark, Split, load_benchmark
 from ..core.identity import artifacts_key
 from ..models.classifier import ImageClassifier, zeroshot_head
@@ -26,6 +28,7 @@ from ..models.loading import ClipBundle, load_clip
 from ..models.text import encode_text
 from ..models.tokenizers import random_token_sequences
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree
 
 ENERGY_TEXTS = 80
 ENERGY_TEXT_LENGTH = 8
@@ -106,7 +109,8 @@ def encode_texts(clip: ClipBundle, tokens: torch.Tensor, device: torch.device) -
     return torch.nn.functional.normalize(encode_text(clip.model, tokens.to(device)).float(), dim=-1)
 
 
-_OPEN: dict[tuple, Workbench] = {}
+OPEN_WORKBENCHES = 2  # (benchmark, model) combinations a process keeps open: each holds a CLIP
+_OPEN: "OrderedDict[tuple, Workbench]" = OrderedDict()
 
 
 def default_device() -> torch.device:
@@ -117,39 +121,45 @@ def open_workbench(benchmark: str, model: str, pretrained: str | None,
                    device: torch.device | None = None, *, data_root: str | None = None,
                    workers: int | None = None, templates: str | None = None,
                    artifacts: Path | None = None) -> Workbench:
-    """The workbench of (benchmark, model, weights, templates), built on first use and then reused.
+    """The workbench of (benchmark, model, weights, templates), built on first use and reused
+    while it is among the OPEN_WORKBENCHES most recently used (a job that packs runs of many
+    models keeps two CLIPs in memory, not one per model).
 
     `artifacts` is the folder of this combination's zero-shot artifacts (None: kept in memory).
     """
     device = device or default_device()
     key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts))
-    if key not in _OPEN:
-        bench = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates)
-        bench.check_available()  # missing data fails here, before the model loads
-        _OPEN[key] = _build(bench, load_clip(model, pretrained, device), device, ArtifactStore(artifacts))
+    if key in _OPEN:
+        _OPEN.move_to_end(key)
+        return _OPEN[key]
+    loaded = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates)
+    loaded.check_available()  # missing data fails here, before the model loads
+    while len(_OPEN) >= OPEN_WORKBENCHES:
+        _OPEN.popitem(last=False)  # the least recently used goes first
+    _OPEN[key] = _build(loaded, load_clip(model, pretrained, device), device, ArtifactStore(artifacts))
     return _OPEN[key]
 
 
 def workbench_for(spec: RunSpec, results_root: Path | None, device: torch.device | None = None) -> Workbench:
     """The workbench a run uses, its zero-shot artifacts shared under `results_root`."""
-    artifacts = None if results_root is None else artifacts_folder(results_root, artifacts_key(spec))
+    artifacts = None if results_root is None else ResultsTree(results_root).artifacts(artifacts_key(spec))
     return open_workbench(spec.benchmark, spec.model, spec.pretrained, device, data_root=spec.data_root,
                           workers=spec.workers, templates=spec.templates, artifacts=artifacts)
 
 
-def _build(bench: Benchmark, clip: ClipBundle, device: torch.device, store: ArtifactStore) -> Workbench:
+def _build(benchmark: Benchmark, clip: ClipBundle, device: torch.device, store: ArtifactStore) -> Workbench:
     for p in clip.model.parameters():
         p.requires_grad_(False)
     head = store.get_or_make("head", lambda: zeroshot_head(
-        clip.model, clip.tokenizer, [bench.prompts(c) for c in bench.classes], device).cpu()).to(device)
+        clip.model, clip.tokenizer, [benchmark.prompts(c) for c in benchmark.classes], device).cpu()).to(device)
     scale = float(clip.model.logit_scale.exp())
     zeroshot = ImageClassifier(clip.model.visual, head, scale).frozen_copy().to(device)
     tokens = random_token_sequences(clip.tokenizer, ENERGY_TEXTS, ENERGY_TEXT_LENGTH,
                                     torch.Generator().manual_seed(ENERGY_TEXT_SEED), clip.context_length)
     energy = store.get_or_make("energy_texts", lambda: encode_texts(clip, tokens, device).cpu())
-    inputs = InputPipeline(clip.mean, clip.std, clip.image_size, bench.augment, clip.interpolation,
+    inputs = InputPipeline(clip.mean, clip.std, clip.image_size, benchmark.augment, clip.interpolation,
                            clip.resize_mode)
-    return Workbench(bench, clip, device, zeroshot, inputs, energy, store, eval_batch_size(device))
+    return Workbench(benchmark, clip, device, zeroshot, inputs, energy, store, eval_batch_size(device))
 
 
 def eval_batch_size(device: torch.device) -> int:

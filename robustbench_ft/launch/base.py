@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..records import legacy as records
 from ..planning.plan import Plan
+from ..records.layout import ResultsTree
 from ..core.registry import Registry
 from ..core.spec import RunSpec
 from .ledger import Ledger, Submission
@@ -69,7 +69,8 @@ def launch(plan: Plan, options: LaunchOptions, results_root: Path) -> Launched:
     from .status import queued_runs
     root = Path(results_root)
     launcher = LAUNCHERS.get(options.launcher)(options, root)
-    done = {s.digest() for s in plan.specs if records.is_done(root, s)}
+    tree = ResultsTree(root)
+    done = {s.digest() for s in plan.specs if tree.of(s).is_done()}
     queued = queued_runs(root, [s for s in plan.specs if s.digest() not in done])
     todo = plan.without(lambda s: s.digest() in done or s.digest() in queued)
     launched = Launched(launcher, plan, already_done=len(done), still_queued=queued)

@@ -16,11 +16,12 @@ from typing import Any
 import submitit
 import torch
 
-from ..records import legacy as records
 from ..engine.distributed import SINGLE, DistEnv, init, read_env
 from ..engine.execute import RunFailed, execute
-from ..methods.base import build_method
+from ..planning.plan import dependencies
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree
+from ..records.lock import RunBusyError
 from ..core.log import log
 
 
@@ -34,9 +35,10 @@ def run_pack(specs: list[RunSpec], results_root: Path, dist: DistEnv = SINGLE,
     """Run `specs` in order: digest -> "done" or why not. A run whose dependency is not done is
     skipped with that reason (recorded in its folder), the rest still run."""
     outcomes: dict[str, str] = {}
+    tree = ResultsTree(results_root)
     for index, spec in enumerate(specs, 1):
         key = spec.digest()
-        missing = [d.method for d in build_method(spec).dependencies() if not records.is_done(results_root, d)]
+        missing = [d.method for d in dependencies(spec) if not tree.of(d).is_done()]
         if missing:
             outcomes[key] = f"skipped: dependency {missing} has no result"
             if dist.is_main:
@@ -61,10 +63,12 @@ def run_pack(specs: list[RunSpec], results_root: Path, dist: DistEnv = SINGLE,
 
 
 def _record_skip(root: Path, spec: RunSpec, reason: str) -> None:
+    folder = ResultsTree(root).of(spec)
     try:
-        with records.locked(records.run_dir(root, spec)):
-            records.write_error(records.start(root, spec), reason, "")
-    except records.RunBusyError:
+        with folder.lock():
+            folder.start(spec.to_record())
+            folder.write_error(reason, "")
+    except RunBusyError:
         pass  # someone is computing it after all; their record wins
 
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from ..core.config import benchmark_key
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree
 
-LAUNCH_DIR = "_launch"
+LEDGER = "submissions.jsonl"
 
 
 @dataclass(frozen=True)
@@ -35,17 +36,14 @@ class Submission:
                    job, log, round(time.time(), 3))
 
 
-def launch_dir(results_root: Path) -> Path:
-    return Path(results_root) / LAUNCH_DIR
-
-
 def logs_dir(results_root: Path) -> Path:
-    return launch_dir(results_root) / "logs"
+    """Where submitit keeps the jobs' stdout, stderr and pickles (records.layout names the folder)."""
+    return ResultsTree(results_root).logs_dir
 
 
 class Ledger:
     def __init__(self, results_root: Path) -> None:
-        self.path = launch_dir(results_root) / "submissions.jsonl"
+        self.path = ResultsTree(results_root).launch_dir / LEDGER
 
     def append(self, submissions: list[Submission]) -> None:
         if not submissions:

@@ -13,24 +13,31 @@ from typing import Any, Mapping
 from ..core.config import ConfigError
 
 
+def _option(default: Any, help: str, flag: str | None = None) -> Any:
+    """A launch option with its meaning; `flag` when its flag is not its name (`--local-jobs`:
+    `--workers` is the DataLoader's)."""
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
 @dataclass(frozen=True)
 class LaunchOptions:
-    launcher: str = "inline"            # inline | local | slurm (launch/ registry)
-    wait: bool = False                  # slurm: block until the sweep ends, then print its table
-    runs_per_job: int = 1               # local, slurm: runs packed into one job (short runs)
-    workers: int = 2                    # local: jobs at once
-    gpus_per_job: int = 0               # local, slurm: GPUs per job; DDP over them when > 1
-    tasks_per_job: int | None = None    # local, slurm: processes per job (default: GPUs, at least 1)
-    time: int = 60                      # slurm: minutes a job may run before it requeues
-    max_requeues: int = 20              # slurm: time-outs a job may requeue after (submitit's default: 3)
-    partition: str | None = None        # slurm
-    account: str | None = None          # slurm
-    qos: str | None = None              # slurm
-    cpus_per_task: int | None = None    # slurm
-    mem_gb: float | None = None         # slurm
-    array_parallelism: int | None = None  # slurm: array tasks running at once
-    constraint: str | None = None       # slurm
-    sbatch: Mapping[str, str] = field(default_factory=dict)  # slurm: any other sbatch option
+    launcher: str = _option("inline", "where runs execute: inline, local or slurm")
+    wait: bool = _option(False, "slurm: block until the sweep ends, then print the table")
+    runs_per_job: int = _option(1, "local, slurm: runs packed into one job (short runs)")
+    workers: int = _option(2, "local: jobs at once", flag="local-jobs")
+    gpus_per_job: int = _option(0, "local, slurm: GPUs per job; DDP over them when more than 1")
+    tasks_per_job: int | None = _option(None, "local, slurm: processes per job (default: the GPUs, at least 1)")
+    time: int = _option(60, "slurm: minutes per job before it checkpoints and requeues")
+    max_requeues: int = _option(20, "slurm: time-outs a job may requeue after (submitit's default: 3)")
+    partition: str | None = _option(None, "slurm: partition")
+    account: str | None = _option(None, "slurm: account")
+    qos: str | None = _option(None, "slurm: quality of service")
+    cpus_per_task: int | None = _option(None, "slurm: CPUs per task")
+    mem_gb: float | None = _option(None, "slurm: memory per job in GB")
+    array_parallelism: int | None = _option(None, "slurm: array tasks running at once")
+    constraint: str | None = _option(None, "slurm: node features required")
+    sbatch: Mapping[str, str] = field(default_factory=dict, metadata={
+        "help": "slurm: any other sbatch option, KEY=VALUE (repeatable)"})
 
     @property
     def tasks(self) -> int:

@@ -1,7 +1,8 @@
 """Where every run of a sweep stands: its folder joined with its last submission and the
 scheduler's state of that job (`robustbench-ft status`).
 
-    done           result.json is there
+    done           result.json holds a readable record
+    corrupt        result.json is there but cannot be read (the next launch computes the run again)
     pending        its job waits in the scheduler (queued, or requeued after a preemption)
     running        its job runs (or, without a scheduler, a live process holds its lock)
     failed         error.json says why, or the scheduler ended the job without a result
@@ -11,19 +12,15 @@ scheduler's state of that job (`robustbench-ft status`).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from ..records import legacy as records
-from ..core.config import benchmark_key
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree, RunFolder, RunState, UnreadableFileError
 from .base import ACTIVE_STATES, LAUNCHERS
 from .ledger import Ledger, Submission
 
-STATES = ("done", "running", "pending", "failed", "interrupted", "not submitted")
+STATES = ("done", "running", "pending", "failed", "corrupt", "interrupted", "not submitted")
 RUNNING_STATES = {"RUNNING", "COMPLETING", "CONFIGURING", "SIGNALING", "STAGE_OUT"}
 
 
@@ -38,6 +35,7 @@ class RunStatus:
     scheduler: str = ""     # the scheduler's word for the job (FAILED, TIMEOUT, ...)
     reason: str = ""
     log: str = ""
+    problems: tuple[str, ...] = ()  # unreadable files of the run's folder, one line each
 
 
 def scheduler_states(submissions: list[Submission]) -> dict[str, str]:
@@ -60,51 +58,56 @@ def queued_runs(results_root: Path, specs: list[RunSpec]) -> dict[str, str]:
 
 def run_statuses(results_root: Path, specs: list[RunSpec] | None = None) -> list[RunStatus]:
     """One status per run: those of `specs` (a sweep), or every run the folder and ledger know."""
-    root = Path(results_root)
-    latest = Ledger(root).latest()
+    tree = ResultsTree(results_root)
+    latest = Ledger(tree.root).latest()
     if specs is not None:
-        runs = [(s.digest(), benchmark_key(s.benchmark), s.method, s.seed) for s in specs]
+        runs = [(tree.of(s), s.seed, ()) for s in specs]
     else:
-        runs = _known_runs(root, latest)
-    states = scheduler_states([latest[r[0]] for r in runs if r[0] in latest])
-    return [_status(root, run, latest.get(run[0]), states) for run in runs]
+        runs = _known_runs(tree, latest)
+    states = scheduler_states([latest[f.digest] for f, _, _ in runs if f.digest in latest])
+    return [_status(folder, seed, problems, latest.get(folder.digest), states) for folder, seed, problems in runs]
 
 
-def _known_runs(root: Path, latest: dict[str, Submission]) -> list[tuple[str, str, str, int | None]]:
-    runs: dict[str, tuple[str, str, str, int | None]] = {}
-    for spec_file in sorted(root.glob("*/*/*/spec.yaml")):
-        folder = spec_file.parent
-        runs[folder.name] = (folder.name, folder.parent.parent.name, folder.parent.name, _seed(spec_file))
+def _known_runs(tree: ResultsTree, latest: dict[str, Submission]) -> list[tuple[RunFolder, int | None, tuple]]:
+    """Every run folder and every run the ledger names, with its seed (from spec.yaml when the
+    ledger does not say) and the unreadable spec.yaml met on the way."""
+    runs: dict[str, tuple[RunFolder, int | None, tuple]] = {}
+    for folder in tree.runs():
+        sub = latest.get(folder.digest)
+        seed, problems = (sub.seed, ()) if sub else _seed(folder)
+        runs[folder.digest] = (folder, seed, problems)
     for sub in latest.values():
-        runs.setdefault(sub.run, (sub.run, sub.benchmark, sub.method, sub.seed))
-    return sorted(runs.values(), key=lambda r: (r[1], r[2], r[3] if r[3] is not None else -1, r[0]))
+        runs.setdefault(sub.run, (tree.run(sub.benchmark, sub.method, sub.run), sub.seed, ()))
+    return sorted(runs.values(), key=lambda r: (r[0].benchmark, r[0].method, r[1] if r[1] is not None else -1,
+                                                r[0].digest))
 
 
-def _seed(spec_file: Path) -> int | None:
+def _seed(folder: RunFolder) -> tuple[int | None, tuple[str, ...]]:
     try:
-        data = yaml.safe_load(spec_file.read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    return data.get("seed") if isinstance(data, dict) else None
+        seed = folder.read_spec().get("seed")
+    except FileNotFoundError:
+        return None, ()
+    except UnreadableFileError as err:
+        return None, (str(err),)
+    return (seed if isinstance(seed, int) else None), ()
 
 
-def _status(root: Path, run: tuple[str, str, str, int | None], sub: Submission | None,
+def _status(folder: RunFolder, seed: int | None, problems: tuple[str, ...], sub: Submission | None,
             states: dict[str, str]) -> RunStatus:
-    digest, benchmark, method, seed = run
-    folder = root / benchmark / method / digest
     job = sub.job if sub else ""
     scheduler = states.get(job, "") if job else ""
-    log = (sub.log or "") if sub else ""
-    base = dict(run=digest, benchmark=benchmark, method=method, seed=seed, job=job, scheduler=scheduler, log=log)
-    if (folder / "result.json").is_file():
-        return RunStatus(state="done", **base)
+    seen = folder.inspect()
+    base = dict(run=folder.digest, benchmark=folder.benchmark, method=folder.method, seed=seed, job=job,
+                scheduler=scheduler, log=(sub.log or "") if sub else "", problems=problems + seen.problems)
+    if seen.state in (RunState.DONE, RunState.CORRUPT):
+        return RunStatus(state=seen.state.value, reason=seen.reason, **base)
     if scheduler in ACTIVE_STATES:
         return RunStatus(state="running" if scheduler in RUNNING_STATES else "pending", **base)
-    if (folder / "error.json").is_file():
-        return RunStatus(state="failed", reason=_error_reason(folder / "error.json"), **base)
+    if seen.state is RunState.FAILED:
+        return RunStatus(state="failed", reason=seen.reason, **base)
     if scheduler and scheduler != "COMPLETED":
         return RunStatus(state="failed", reason=f"job {job} ended {scheduler} without a result", **base)
-    if records.lock_holder(folder) is not None:
+    if seen.state is RunState.RUNNING:
         return RunStatus(state="running", **base)
     if sub is None:
         return RunStatus(state="not submitted", **base)
@@ -113,19 +116,12 @@ def _status(root: Path, run: tuple[str, str, str, int | None], sub: Submission |
     return RunStatus(state="interrupted", reason=f"launched {sub.launcher}, no result and no error", **base)
 
 
-def _error_reason(path: Path) -> str:
-    try:
-        return str(json.loads(path.read_text()).get("reason", "")).splitlines()[0][:300]
-    except (OSError, ValueError, IndexError):
-        return f"unreadable {path.name}"
-
-
 def format_statuses(statuses: list[RunStatus]) -> str:
     """A fixed-width table, one line per run, then the totals."""
     lines = [f"{'state':13s} {'benchmark':12s} {'method':14s} {'seed':>4s}  {'run':12s}  {'job':12s} detail"]
     for s in statuses:
         detail = s.scheduler if s.state in ("pending", "running") else ""
-        if s.state in ("failed", "interrupted"):
+        if s.state in ("failed", "interrupted", "corrupt"):
             detail = s.reason + (f" (log: {s.log})" if s.log else "")
         seed = "" if s.seed is None else str(s.seed)
         lines.append(f"{s.state:13s} {s.benchmark:12s} {s.method:14s} {seed:>4s}  {s.run:12s}  {s.job:12s} {detail}".rstrip())

@@ -12,32 +12,36 @@ values from `self.hp`. Its label, reference and description live in its preset (
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 import torch
 import torch.nn.functional as F
 
-from ..core.hparams import HParam, check_part
-from ..models.classifier import ImageClassifier, with_bias
-from ..engine.distributed import SINGLE, DistEnv
-from ..core.config import ConfigError
-from ..records.legacy import load_checkpoint, run_dir
+from ..core.declarations import DECLARATIONS, resolve_hparams
+from ..core.hparams import HParam
 from ..core.registry import Registry
 from ..core.spec import RunSpec
-from ..engine.workbench import Workbench
+from ..models.classifier import ImageClassifier
+from .context import RunContext
 
 
 class MethodRegistry(Registry[type["Method"]]):
-    """Registers a method class under a name and tells the class its name (one place, the decorator)."""
+    """Registers a method class under a name, tells the class its name and declares its
+    hyper-parameters to the core (core/declarations.py): one place, the decorator."""
 
     def register(self, name: str):
         add = super().register(name)
 
         def decorate(cls: type["Method"]) -> type["Method"]:
             cls.name = name
-            return add(cls)
+            add(cls)
+            DECLARATIONS.declare(name, cls.hparams)
+            return cls
         return decorate
+
+    def unregister(self, name: str) -> None:
+        super().unregister(name)
+        DECLARATIONS.withdraw(name)
 
 
 METHODS = MethodRegistry("method")
@@ -51,39 +55,6 @@ class Batch:
     labels: torch.Tensor
     logits: torch.Tensor
     features: torch.Tensor
-
-
-@dataclass
-class RunContext:
-    """Per-run state handed to hooks: the spec, the shared workbench, the run's own RNG."""
-
-    spec: RunSpec
-    bench: Workbench
-    results_root: Path
-    generator: torch.Generator
-    step: int = 0
-    dist: DistEnv = SINGLE  # this process's rank in a multi-process (DDP) run
-
-    def zeroshot_reference(self, model: ImageClassifier) -> ImageClassifier:
-        """theta_0, frozen, for regularisers that compare the tuned model with it (Lipsum-FT, KD,
-        CAR-FT). It runs in the tuned model's mode (CLIP has no dropout) so that both forwards take
-        the same attention kernels and a term comparing them is exactly 0 while theta == theta_0."""
-        return self.bench.zeroshot.frozen_copy().train(model.training)
-
-    def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
-        """The selected state_dict of a finished run this run depends on; with `fits`, checked
-        to hold exactly that model's tensors and shapes (a clear error, not a size mismatch deep down)."""
-        state = with_bias(load_checkpoint(self.results_root, spec, map_location=self.bench.device))
-        if fits is not None:
-            expected = {k: tuple(v.shape) for k, v in fits.state_dict().items()}
-            found = {k: tuple(v.shape) for k, v in state.items()}
-            if found != expected:
-                wrong = sorted(k for k in expected.keys() | found.keys() if expected.get(k) != found.get(k))
-                raise ConfigError(
-                    f"the checkpoint of {spec.method} (seed {spec.seed}) at {run_dir(self.results_root, spec)} "
-                    f"does not fit model {self.spec.model}: {len(wrong)} tensors differ, e.g. {wrong[0]} is "
-                    f"{found.get(wrong[0])} there, {expected.get(wrong[0])} here")
-        return state
 
 
 class Method:
@@ -144,34 +115,4 @@ def build_method(spec: RunSpec) -> Method:
 
 
 def method_class(name: str) -> type[Method]:
-    from . import catalogue  # noqa: F401  (registers every method)
     return METHODS.get(name)
-
-
-def resolve_hparams(spec: RunSpec) -> dict[str, dict[str, Any]]:
-    """Every part's typed hyper-parameters with defaults filled in; a bad key or type raises."""
-    given = spec.hparams_dict()
-    owners: dict[str, list[str]] = {}
-    for name in METHODS.names():
-        for declared in method_class(name).hparams:
-            owners.setdefault(declared.name, []).append(name)
-    resolved = {}
-    for part in spec.parts:
-        resolved[part] = check_part(part, method_class(part).hparams, given.get(part, {}), owners)
-    return resolved
-
-
-def completed(spec: RunSpec) -> RunSpec:
-    """`spec` with every declared hyper-parameter filled in (same identity: defaults are not in it)."""
-    return spec.replace(hparams=resolve_hparams(spec))
-
-
-def non_default_hparams(spec: RunSpec) -> dict[str, dict[str, Any]]:
-    """The hyper-parameters that differ from their declared defaults, per part (for identity)."""
-    out = {}
-    for part, values in resolve_hparams(spec).items():
-        defaults = {h.name: h.default for h in method_class(part).hparams}
-        changed = {k: v for k, v in values.items() if v != defaults[k]}
-        if changed:
-            out[part] = changed
-    return out

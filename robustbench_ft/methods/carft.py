@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier, zeroshot_head
-from .base import METHODS, Batch, RunContext
+from .base import METHODS, Batch
+from .context import RunContext
 from .finetune import FineTune
 from .frozen_features import FrozenFeatures
 
@@ -34,19 +35,19 @@ class ContextAwareFineTune(FineTune):
     hparams = (HParam("weight", float, 1.0, "weight of the context KL term", space=(0.1, 1.0, 10.0)),)
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        bench = ctx.bench
+        workbench = ctx.workbench
         self.reference = ctx.zeroshot_reference(model)
-        self.reference_features = FrozenFeatures(self.reference, bench, ctx.spec.batch_size)
-        templates = bench.benchmark.templates
+        self.reference_features = FrozenFeatures(self.reference, workbench, ctx.spec.batch_size)
+        templates = workbench.benchmark.templates
         if len(templates) < 2:
             raise ValueError("CAR-FT needs at least 2 prompt templates (contexts); the benchmark has "
                              f"{len(templates)}")
-        prompts = [[t.format(c) for c in bench.benchmark.classes] for t in templates]
-        self.contexts = zeroshot_head(bench.clip.model, bench.clip.tokenizer, prompts, bench.device)
+        prompts = [[t.format(c) for c in workbench.benchmark.classes] for t in templates]
+        self.contexts = zeroshot_head(workbench.clip.model, workbench.clip.tokenizer, prompts, workbench.device)
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
         reference = self.reference_features(batch.inputs)  # computed once per image without augmentation
         terms["carft"] = self.hp["weight"] * context_kl(batch.features, reference, self.contexts,
-                                                        ctx.bench.logit_scale)
+                                                        ctx.workbench.logit_scale)
         return terms

@@ -15,7 +15,8 @@ from ..core.config import ConfigError
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .finetune import FineTune
 
 

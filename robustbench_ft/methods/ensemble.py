@@ -16,7 +16,8 @@ from torch import nn
 
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .posthoc import PostHoc
 from .wise import DEFAULT_ALPHAS
 
@@ -48,4 +49,4 @@ class Ensemble(PostHoc):
                  ) -> Iterator[tuple[dict[str, Any], nn.Module]]:
         model.load_state_dict(ctx.checkpoint_of(self.base_spec(), fits=model))
         for weight in self.hp["weights"]:
-            yield {"alpha": weight}, OutputEnsemble(ctx.bench.zeroshot, model, weight)
+            yield {"alpha": weight}, OutputEnsemble(ctx.workbench.zeroshot, model, weight)

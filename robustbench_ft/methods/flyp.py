@@ -28,10 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..engine.distributed import wrap
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.text import encode_text
-from .base import METHODS, Batch, Method, RunContext
+from .base import METHODS, Batch, Method
+from .context import RunContext
 
 MAX_LOG_SCALE = math.log(100.0)
 
@@ -49,7 +49,7 @@ def gather(features: torch.Tensor, ctx: RunContext) -> torch.Tensor:
     """Every process's rows in rank order (the global batch), gradients flowing back to each owner.
     Every rank then computes the same global loss; autograd's all-gather sums the gradients the
     ranks send each shard and DDP averages over the ranks, which leaves the one-process gradient."""
-    if not ctx.dist.active:
+    if ctx.shard[1] == 1:
         return features
     from torch.distributed.nn.functional import all_gather
     return torch.cat(all_gather(features.contiguous()))
@@ -78,14 +78,14 @@ class FLYP(Method):
     """Contrastive fine-tuning of both towers against class-prompt captions; zero-shot head at eval."""
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        bench = ctx.bench
+        workbench = ctx.workbench
         model.head.requires_grad_(False)  # the head is rebuilt from the text tower, never trained
-        self.bench = bench
-        self.text = TextTower(bench.clip.model).to(bench.device).train(model.training)
-        self.text_forward = wrap(self.text, ctx.dist, bench.device)
-        classes, templates = bench.benchmark.classes, bench.benchmark.templates
+        self.workbench = workbench
+        self.text = TextTower(workbench.clip.model).to(workbench.device).train(model.training)
+        self.text_forward = ctx.wrap(self.text)
+        classes, templates = workbench.benchmark.classes, workbench.benchmark.templates
         captions = [t.format(c) for c in classes for t in templates]  # row k * T + j: class k, template j
-        self.caption_tokens = bench.clip.tokenizer(captions)
+        self.caption_tokens = workbench.clip.tokenizer(captions)
         self.templates = len(templates)
 
     def param_groups(self, model: ImageClassifier) -> list[dict[str, Any]]:
@@ -95,10 +95,10 @@ class FLYP(Method):
         """One caption's tokens per label: its class under a template drawn from the run's generator.
         Templates are drawn for the whole global batch and each process takes its shard's, so the
         captions do not depend on the number of processes."""
-        rank, world = ctx.dist.shard()
+        rank, world = ctx.shard
         template = torch.randint(self.templates, (len(labels) * world,), generator=ctx.generator)
         mine = template[rank * len(labels):(rank + 1) * len(labels)]
-        return self.caption_tokens[labels.cpu() * self.templates + mine].to(self.bench.device)
+        return self.caption_tokens[labels.cpu() * self.templates + mine].to(self.workbench.device)
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         text_features = self.text_forward(self.captions(batch.labels, ctx))
@@ -111,10 +111,10 @@ class FLYP(Method):
 
     def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
         """The tuned image encoder, the tuned text tower's zero-shot head and its learned scale."""
-        bench = self.bench
+        workbench = self.workbench
         was_training = self.text.training
-        head = zeroshot_head(self.text.eval().clip, bench.clip.tokenizer,
-                             [bench.benchmark.prompts(c) for c in bench.benchmark.classes], bench.device)
+        head = zeroshot_head(self.text.eval().clip, workbench.clip.tokenizer,
+                             [workbench.benchmark.prompts(c) for c in workbench.benchmark.classes], workbench.device)
         self.text.train(was_training)
         delivered = ImageClassifier(model.visual, head.to(model.head.dtype), self.text.log_scale.exp().item())
         delivered = delivered.to(model.head.device)

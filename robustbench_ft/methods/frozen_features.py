@@ -18,7 +18,7 @@ import functools
 import torch
 
 from ..models.classifier import ImageClassifier
-from ..engine.workbench import Workbench
+from .context import SharedModels
 
 FINGERPRINT_SEED = 2024
 
@@ -41,25 +41,25 @@ def _hash_weights(size: int, device: str) -> torch.Tensor:
 class FrozenFeatures:
     """reference(inputs) -> the frozen encoder's normalised features of the batch."""
 
-    # False: always the frozen forward (bench/ times that path, the one random crops take)
+    # False: always the frozen forward (workbench/ times that path, the one random crops take)
     precompute = True
 
-    def __init__(self, reference: ImageClassifier, bench: Workbench, batch_size: int) -> None:
+    def __init__(self, reference: ImageClassifier, workbench: SharedModels, batch_size: int) -> None:
         self.reference = reference
         self.table: dict[tuple[int, int], int] | None = None
-        variants = bench.inputs.fixed_variants()
+        variants = workbench.inputs.fixed_variants()
         if variants is not None and self.precompute:
             name = "train-features" if variants == (False,) else "train-features-hflip"
-            stored = bench.store.get_or_make(name, lambda: self._compute(bench, batch_size, variants))
-            self.features = stored["features"].to(bench.device)
+            stored = workbench.store.get_or_make(name, lambda: self._compute(workbench, batch_size, variants))
+            self.features = stored["features"].to(workbench.device)
             self.table = {tuple(fp): row for row, fp in enumerate(stored["fingerprints"].tolist())}
 
     @torch.no_grad()
-    def _compute(self, bench: Workbench, batch_size: int, flips: tuple[bool, ...]) -> dict[str, torch.Tensor]:
+    def _compute(self, workbench: SharedModels, batch_size: int, flips: tuple[bool, ...]) -> dict[str, torch.Tensor]:
         prints, features = [], []
         for flip in flips:
-            for inputs, _ in bench.benchmark.train_set().plain_train_batches(batch_size, bench.inputs,
-                                                                             bench.device, flip):
+            for inputs, _ in workbench.benchmark.train_set().plain_train_batches(batch_size, workbench.inputs,
+                                                                             workbench.device, flip):
                 prints.append(fingerprints(inputs).cpu())
                 features.append(self.reference.features(inputs).float().cpu())
         return {"fingerprints": torch.cat(prints), "features": torch.cat(features)}

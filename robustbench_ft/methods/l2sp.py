@@ -11,7 +11,8 @@ import torch
 
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from .base import METHODS, Batch, RunContext
+from .base import METHODS, Batch
+from .context import RunContext
 from .finetune import FineTune
 
 

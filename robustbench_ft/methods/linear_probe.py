@@ -16,7 +16,8 @@ from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from .logistic_regression import fit_probe_on_validation
 from ..core.log import log
-from .base import METHODS, Method, RunContext
+from .base import METHODS, Method
+from .context import RunContext
 
 DEFAULT_CS = [10.0 ** k for k in range(-2, 6)]
 
@@ -33,15 +34,15 @@ class LinearProbe(Method):
     )
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
-        bench = ctx.bench
-        train = bench.predict(bench.zeroshot, bench.benchmark.train_set())
-        val = bench.predict(bench.zeroshot, bench.benchmark.val_set())
-        device = bench.device
+        workbench = ctx.workbench
+        train = workbench.predict(workbench.zeroshot, workbench.benchmark.train_set())
+        val = workbench.predict(workbench.zeroshot, workbench.benchmark.val_set())
+        device = workbench.device
         best, fitted = fit_probe_on_validation((train.features.to(device), train.labels.to(device)),
                                                (val.features.to(device), val.labels.to(device)),
-                                               len(bench.benchmark.classes), self.hp["Cs"], self.hp["max_iter"])
+                                               len(workbench.benchmark.classes), self.hp["Cs"], self.hp["max_iter"])
         log(f"lp seed {self.spec.seed}: C = {best.C:g} (validation accuracy "
             + ", ".join(f"{p.C:g}: {p.val_acc:.3f}" for p in fitted) + ")")
         with torch.no_grad():
-            model.head.copy_((best.weight / bench.logit_scale).to(model.head.dtype))
+            model.head.copy_((best.weight / workbench.logit_scale).to(model.head.dtype))
             model.bias.copy_(best.bias.to(model.bias.dtype))

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..models.classifier import ImageClassifier
-from .base import METHODS, Method, RunContext
+from .base import METHODS, Method
+from .context import RunContext
 
 
 @METHODS.register("lp-zs")

@@ -13,7 +13,8 @@ import torch
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..models.tokenizers import random_token_sequences, sampleable_ids, text_token_ids
-from .base import METHODS, Batch, RunContext
+from .base import METHODS, Batch
+from .context import RunContext
 from .finetune import FineTune
 from .frozen_features import FrozenFeatures
 
@@ -32,10 +33,10 @@ TEXT_POOLS = ("vocabulary", "unnamed")
 
 def unnamed_pool(ctx: RunContext) -> torch.Tensor:
     """The ordinary token ids that write no class name and no word of the prompt templates."""
-    bench, tokenizer = ctx.bench.benchmark, ctx.bench.clip.tokenizer
+    benchmark, tokenizer = ctx.workbench.benchmark, ctx.workbench.clip.tokenizer
     low, high = sampleable_ids(tokenizer)
-    templates = [t.replace("{}", " ") for t in bench.templates]
-    named = text_token_ids(tokenizer, [*bench.classes, *templates])
+    templates = [t.replace("{}", " ") for t in benchmark.templates]
+    named = text_token_ids(tokenizer, [*benchmark.classes, *templates])
     pool = torch.tensor([i for i in range(low, high) if i not in named], dtype=torch.long)
     if not len(pool):
         raise ValueError("text_pool=unnamed leaves no token: every id writes a class or template word")
@@ -57,7 +58,7 @@ class LipsumFT(FineTune):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.reference = ctx.zeroshot_reference(model)
-        self.reference_features = FrozenFeatures(self.reference, ctx.bench, ctx.spec.batch_size)
+        self.reference_features = FrozenFeatures(self.reference, ctx.workbench, ctx.spec.batch_size)
         self.pool = unnamed_pool(ctx) if self.hp["text_pool"] == "unnamed" else None
         self._texts: tuple[int, torch.Tensor] | None = None  # (optimiser step, text features)
 
@@ -65,17 +66,17 @@ class LipsumFT(FineTune):
         """This optimiser step's random texts, encoded: drawn once per step and shared by every
         micro-batch of gradient accumulation, as in the reference code."""
         if self._texts is None or self._texts[0] != ctx.step:
-            bench = ctx.bench
-            tokens = random_token_sequences(bench.clip.tokenizer, self.hp["num_texts"], self.hp["text_length"],
-                                            ctx.generator, bench.clip.context_length, self.pool)
-            self._texts = (ctx.step, bench.encode_texts(tokens))
+            workbench = ctx.workbench
+            tokens = random_token_sequences(workbench.clip.tokenizer, self.hp["num_texts"], self.hp["text_length"],
+                                            ctx.generator, workbench.clip.context_length, self.pool)
+            self._texts = (ctx.step, workbench.encode_texts(tokens))
         return self._texts[1]
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         terms = super().loss_terms(batch, ctx)
-        bench = ctx.bench
+        workbench = ctx.workbench
         text_features = self.text_features(ctx)
         reference = self.reference_features(batch.inputs)  # computed once per image without augmentation
-        reg = lipsum_regulariser(batch.features, reference, text_features, bench.logit_scale)
+        reg = lipsum_regulariser(batch.features, reference, text_features, workbench.logit_scale)
         terms["lipsum"] = self.hp["lam"] * reg
         return terms

@@ -14,7 +14,8 @@ import torch
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .finetune import FineTune
 
 PROBES = ("lp", "lp-zs")
@@ -28,7 +29,7 @@ class LinearProbeThenFineTune(FineTune):
                       "from zero-shot)", choices=PROBES),)
 
     def lp_spec(self) -> RunSpec:
-        from ..planning.plan import sibling_spec
+        from ..core.compose import sibling_spec
         return sibling_spec(self.spec, self.hp["probe"])
 
     def dependencies(self) -> list[RunSpec]:

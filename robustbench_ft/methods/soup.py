@@ -14,11 +14,11 @@ from typing import Any, Callable, Iterator
 
 import torch
 
-from ..engine.evaluate import val_accuracy
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .posthoc import PostHoc
 
 SOUPS = ("uniform", "greedy")
@@ -67,7 +67,7 @@ class Soup(PostHoc):
 
         def score(state: State) -> float:
             model.load_state_dict(state)
-            return val_accuracy(model, ctx.bench)
+            return ctx.val_accuracy(model)
 
         soup = average(states) if self.hp["kind"] == "uniform" else greedy_soup(states, score)[0]
         model.load_state_dict(soup)

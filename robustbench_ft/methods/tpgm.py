@@ -19,7 +19,8 @@ from torch.func import functional_call
 
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .posthoc import PostHoc
 
 
@@ -49,7 +50,7 @@ class TPGM(PostHoc):
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
         tuned = ctx.checkpoint_of(self.base_spec(), fits=model)
-        start = {k: v.to(ctx.bench.device) for k, v in ctx.bench.zeroshot.state_dict().items()}
+        start = {k: v.to(ctx.workbench.device) for k, v in ctx.workbench.zeroshot.state_dict().items()}
         radii = self.learn_radii(model, start, tuned, ctx)
         with torch.no_grad():
             model.load_state_dict(project(start, tuned, radii))
@@ -59,9 +60,9 @@ class TPGM(PostHoc):
                     tuned: dict[str, torch.Tensor], ctx: RunContext) -> dict[str, torch.Tensor]:
         moved = [k for k, v in tuned.items() if v.is_floating_point() and not torch.equal(v, start[k])]
         distance = {k: (tuned[k] - start[k]).norm().detach() for k in moved}
-        logits = {k: torch.full((), self.hp["init"], device=ctx.bench.device, requires_grad=True) for k in moved}
+        logits = {k: torch.full((), self.hp["init"], device=ctx.workbench.device, requires_grad=True) for k in moved}
         optimizer = torch.optim.Adam(logits.values(), lr=self.hp["lr"])
-        batches = _endless(ctx.bench, self.hp["batch_size"])
+        batches = _endless(ctx.workbench, self.hp["batch_size"])
         model.eval()
         for _ in range(self.hp["steps"]):
             images, labels = next(batches)
@@ -74,7 +75,7 @@ class TPGM(PostHoc):
         return {k: (torch.sigmoid(logits[k]) * distance[k]).detach() for k in moved}
 
 
-def _endless(bench, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def _endless(workbench, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """The ID validation split in order with the evaluation transform, over and over."""
     while True:
-        yield from bench.benchmark.val_set().eval_batches(batch_size, bench.inputs, bench.device)
+        yield from workbench.benchmark.val_set().eval_batches(batch_size, workbench.inputs, workbench.device)

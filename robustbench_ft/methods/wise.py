@@ -14,7 +14,8 @@ from torch import nn
 
 from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier, interpolate_state
-from .base import METHODS, RunContext
+from .base import METHODS
+from .context import RunContext
 from .posthoc import PostHoc
 
 DEFAULT_ALPHAS = [round(0.1 * i, 1) for i in range(11)]
@@ -32,7 +33,7 @@ class WiSE(PostHoc):
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], nn.Module]]:
         tuned = ctx.checkpoint_of(self.base_spec(), fits=model)
-        start = ctx.bench.zeroshot.state_dict()
+        start = ctx.workbench.zeroshot.state_dict()
         loaded: dict[str, float | None] = {"alpha": None}  # which alpha `model` holds now
         for alpha in self.hp["alphas"]:
             yield {"alpha": alpha}, Interpolation(model, start, tuned, alpha, loaded)

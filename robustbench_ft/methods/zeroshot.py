@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from ..models.classifier import ImageClassifier
-from .base import METHODS, Method, RunContext
+from .base import METHODS, Method
+from .context import RunContext
 
 
 @METHODS.register("zeroshot")
@@ -16,4 +17,4 @@ class ZeroShot(Method):
 
     def variants(self, model: ImageClassifier, ctx: RunContext
                  ) -> Iterator[tuple[dict[str, Any], ImageClassifier]]:
-        yield {}, ctx.bench.zeroshot
+        yield {}, ctx.workbench.zeroshot

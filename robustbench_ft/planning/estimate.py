@@ -11,41 +11,59 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..records import legacy as records
-from ..data.benchmark import Benchmark
+from ..data.benchmark import Benchmark, load_benchmark
 from ..methods.base import build_method
+from .plan import Plan
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree, RunState
 
 
-def run_cost(spec: RunSpec, bench: Benchmark) -> tuple[int, int]:
+def run_cost(spec: RunSpec, benchmark: Benchmark) -> tuple[int, int]:
     """(training images, evaluation images) of one run."""
     method = build_method(spec)
-    val = len(bench.val_set())
-    tests = sum(len(bench.test_set(s)) for s in bench.test_splits)
+    val = len(benchmark.val_set())
+    tests = sum(len(benchmark.test_set(s)) for s in benchmark.test_splits)
     if not method.trains:
         return 0, method.evaluated_variants() * (val + tests)
     evaluations = math.ceil(spec.steps / spec.eval_every)
-    per_evaluation = val + (len(bench.test_set(bench.id_split)) if spec.selection == "id_test" else 0)
+    per_evaluation = val + (len(benchmark.test_set(benchmark.id_split)) if spec.selection == "id_test" else 0)
     return spec.steps * spec.batch_size * spec.accum_steps, evaluations * per_evaluation + val + tests
 
 
 def status(spec: RunSpec, results_root: Path) -> str:
-    folder = records.run_dir(results_root, spec)
-    if records.is_done(results_root, spec):
-        return "done"
-    return "failed" if (folder / "error.json").is_file() else "to do"
+    """done, failed or to do, as the run's folder says."""
+    state = ResultsTree(results_root).of(spec).inspect().state
+    return {RunState.DONE: "done", RunState.FAILED: "failed"}.get(state, "to do")
 
 
-def print_plan(specs: list[RunSpec], bench: Benchmark, results_root: Path) -> None:
-    print("| method | seed | run | status | training images | evaluation images |")
-    print("|---|---:|---|---|---:|---:|")
+def plan_table(specs: list[RunSpec], benchmark: Benchmark, results_root: Path) -> str:
+    """One benchmark's runs: state, cost, and the totals still to do."""
+    lines = ["| method | seed | run | status | training images | evaluation images |", "|---|---:|---|---|---:|---:|"]
     total_train = total_eval = todo = 0
     for spec in specs:
         state = status(spec, results_root)
-        train, evaluation = run_cost(spec, bench)
+        train, evaluation = run_cost(spec, benchmark)
         if state != "done":
             todo += 1
             total_train, total_eval = total_train + train, total_eval + evaluation
-        print(f"| {spec.method} | {spec.seed} | {spec.digest()} | {state} | {train:,} | {evaluation:,} |")
-    print(f"\n{todo} of {len(specs)} runs to do: {total_train:,} training images and "
-          f"{total_eval:,} evaluation images through {specs[0].model if specs else '-'}.")
+        lines.append(f"| {spec.method} | {spec.seed} | {spec.digest()} | {state} | {train:,} | {evaluation:,} |")
+    lines.append(f"\n{todo} of {len(specs)} runs to do: {total_train:,} training images and "
+                 f"{total_eval:,} evaluation images through {specs[0].model if specs else '-'}.")
+    return "\n".join(lines)
+
+
+def describe_plan(plan: Plan, results_root: Path) -> str:
+    """What `--dry-run` prints: each benchmark's runs and cost, then the waves a launcher submits
+    in order and how many of each are still to do."""
+    tree = ResultsTree(results_root)
+    by_benchmark: dict[str, list[RunSpec]] = {}
+    for spec in plan.specs:
+        by_benchmark.setdefault(spec.benchmark, []).append(spec)
+    parts = []
+    for name, specs in by_benchmark.items():
+        table = plan_table(specs, load_benchmark(name, data_root=specs[0].data_root), results_root)
+        parts.append(table if len(by_benchmark) == 1 else f"\n{name}: {len(specs)} runs\n{table}")
+    for index, wave in enumerate(plan.waves()):
+        todo = sum(not tree.of(s).is_done() for s in wave)
+        parts.append(f"wave {index}: {len(wave)} runs, {todo} to do ({', '.join(sorted({s.method for s in wave}))})")
+    return "\n".join(parts)

@@ -1,10 +1,9 @@
 """From a request (methods x seeds on a benchmark) to a Plan: RunSpecs and their dependency edges.
 
-A spec's fields are layered: RunSpec defaults < the benchmark's `train:` budget < the method
-preset's `train:` < explicit overrides (CLI flags). Its hyper-parameters are the method's declared
-defaults overlaid with the overrides' `hparams`, checked and typed. Dependencies (LP before
-LP-FT, the fine-tuned run before WiSE) are added as edges and put first; duplicates collapse
-because equal specs hash equally. Launchers submit a plan's waves in order (launch/).
+Each run's spec is composed by core.compose (presets, budget, overrides, hyper-parameters).
+Dependencies (LP before LP-FT, the fine-tuned run before WiSE) are added as edges and put first;
+duplicates collapse because equal specs hash equally. Launchers submit a plan's waves in order
+(launch/).
 """
 
 from __future__ import annotations
@@ -13,57 +12,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from ..core.compose import canonical_method, make_spec
 from ..core.config import ConfigError
-from ..core.method_info import method_info, train_keys
-from ..methods.base import METHODS, build_method, completed
 from ..core.spec import RunSpec
-
-
-def canonical_method(name: str) -> str:
-    """'wise' -> 'ft+wise': a post-hoc method alone applies to its preset's default base."""
-    parts = [p.strip() for p in name.split("+") if p.strip()]
-    if not parts:
-        raise ConfigError(f"empty method name {name!r}")
-    from ..methods import catalogue  # noqa: F401
-    for part in parts:
-        METHODS.get(part)  # raises with the list of known methods
-    if len(parts) == 1:
-        base = method_info(parts[0]).base
-        if base:
-            parts = [base, *parts]
-    return "+".join(parts)
-
-
-def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, seed: int = 0,
-              overrides: dict[str, Any] | None = None) -> RunSpec:
-    """The spec of one run, layering benchmark budget, method presets and overrides; its
-    hyper-parameters are complete (every declared one, typed), so records show every value."""
-    method = canonical_method(method)
-    fields_: dict[str, Any] = dict(benchmark_defaults)
-    for part in method.split("+"):
-        fields_.update(method_info(part).train)
-    overrides = dict(overrides or {})
-    hparams = overrides.pop("hparams", None) or {}
-    unknown = sorted(set(overrides) - set(train_keys()))
-    if unknown:
-        raise ConfigError(f"unknown overrides {unknown}; known: {train_keys()}")
-    fields_.update(overrides)
-    fields_["seed"] = seed
-    return completed(RunSpec(benchmark=benchmark, method=method, hparams=hparams, **fields_))
-
-
-def sibling_spec(spec: RunSpec, method: str) -> RunSpec:
-    """The spec the planner makes for `method` under the same request as `spec`: same benchmark,
-    seed and budget overrides, `method`'s own preset, and its hyper-parameters as `spec` gives them.
-
-    LP-FT's LP stage is `sibling_spec(lpft_spec, "lp")`: the very `lp` run of the same grid.
-    """
-    from ..data.benchmark import load_benchmark
-    defaults = load_benchmark(spec.benchmark).train_defaults
-    planned = make_spec(spec.method, defaults, spec.benchmark, spec.seed)
-    overrides = {k: getattr(spec, k) for k in train_keys() if getattr(spec, k) != getattr(planned, k)}
-    return make_spec(method, defaults, spec.benchmark, spec.seed,
-                     {**overrides, "hparams": {method: spec.hparams_of(method)}})
+from ..methods.base import build_method
 
 
 @dataclass(frozen=True)
@@ -120,6 +72,11 @@ class Plan:
         return Plan(tuple(merged.values()), self.edges | other.edges)
 
 
+def dependencies(spec: RunSpec) -> list[RunSpec]:
+    """The finished runs `spec` builds on (LP-FT's probe, WiSE's fine-tuned run), as its method says."""
+    return build_method(spec).dependencies()
+
+
 def build_plan(specs: Iterable[RunSpec]) -> Plan:
     """Every spec preceded by what it depends on (depth first), each spec once, with the edges."""
     ordered: dict[str, RunSpec] = {}
@@ -129,7 +86,7 @@ def build_plan(specs: Iterable[RunSpec]) -> Plan:
         key = spec.digest()
         if key in trail:
             raise ConfigError(f"dependency cycle through {spec.method}")
-        for dep in build_method(spec).dependencies():
+        for dep in dependencies(spec):
             edges.add((dep.digest(), key))
             visit(dep, trail + (key,))
         ordered.setdefault(key, spec)
@@ -137,14 +94,6 @@ def build_plan(specs: Iterable[RunSpec]) -> Plan:
     for spec in specs:
         visit(spec, ())
     return Plan(tuple(ordered.values()), frozenset(edges))
-
-
-def with_eval_every(overrides: dict[str, Any]) -> dict[str, Any]:
-    """A budget given in steps without `eval_every` evaluates five times (the presets' eval
-    interval is for their own budget)."""
-    if overrides.get("steps") is not None and overrides.get("eval_every") is None:
-        return {**overrides, "eval_every": max(1, int(overrides["steps"]) // 5)}
-    return overrides
 
 
 def plan_grid(methods: list[str], seeds: list[int], benchmark: str,

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from ..core.config import ConfigError, read_yaml
-from .plan import Plan, canonical_method, plan_grid, with_eval_every
+from ..core.compose import canonical_method, with_eval_every
+from .plan import Plan, plan_grid
 
 SWEEP_KEYS = ("benchmarks", "methods", "seeds", "settings", "grid", "launcher")
 

@@ -13,22 +13,20 @@ before planning.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import legacy as records
+from ..core.compose import sibling_spec
 from ..core.config import ConfigError
+from ..core.declarations import DECLARATIONS, completed
 from ..core.errors import ModelLoadError
 from ..core.identity import SPEC_VERSION
-from ..methods.base import completed, method_class
 from ..core.registry import UnknownNameError
 from ..core.spec import RunSpec
-from ..core.atomic import atomic_write_text
+from .layout import ResultsTree, RunFolder, UnreadableFileError
+from .lock import RunBusyError
 
 # Version-1 hyper-parameters that version 2 derives instead: (method, key) -> the field of the
 # derived spec that must hold the same value for the migration to keep the run's meaning.
@@ -65,7 +63,7 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
     nested: dict[str, dict[str, Any]] = {part: {} for part in parts}
     retired = {}
     for key, value in flat.items():
-        owners = [p for p in parts if any(h.name == key for h in method_class(p).hparams)]
+        owners = [p for p in parts if any(h.name == key for h in DECLARATIONS.of(p))]
         if owners:
             nested[owners[-1]][key] = value
         elif any((p, key) in RETIRED_V1 for p in parts):
@@ -78,7 +76,6 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
 
 
 def _check_retired(spec: RunSpec, retired: dict[tuple[str, str], Any]) -> None:
-    from ..planning.plan import sibling_spec
     for (part, key), value in retired.items():
         method, spec_field = RETIRED_V1[part, key]
         derived = getattr(sibling_spec(spec, method), spec_field)
@@ -88,53 +85,65 @@ def _check_retired(spec: RunSpec, retired: dict[tuple[str, str], Any]) -> None:
 
 
 def migrate_results(root: Path, dry_run: bool = False) -> Migration:
-    """Bring every version-1 run folder under `root` to today's name and format."""
+    """Bring every run folder of an older spec version under `root` to today's name and format.
+
+    Each folder is migrated under its run lock (a live process computing it leaves it alone). The
+    method declarations must be registered (import robustbench_ft.methods): a folder whose method
+    is unknown is listed, never guessed at.
+    """
     outcome = Migration()
-    for spec_file in sorted(Path(root).rglob("spec.yaml")):
-        folder = spec_file.parent
+    tree = ResultsTree(root)
+    for folder in tree.runs():
         try:
-            data = yaml.safe_load(spec_file.read_text())
-        except yaml.YAMLError as err:
-            outcome.not_migrated.append((folder, f"unreadable spec.yaml ({err})"))
+            data = folder.read_spec()
+        except FileNotFoundError:
+            continue  # not a run folder (or one whose attempt never started)
+        except UnreadableFileError as err:
+            outcome.not_migrated.append((folder.path, str(err)))
             continue
-        version = data.get("spec_version", 1) if isinstance(data, dict) else None
+        version = data.get("spec_version", 1)
         if version == SPEC_VERSION:
             continue
         if isinstance(version, int) and version > SPEC_VERSION:
-            outcome.not_migrated.append((folder, f"written by a newer robustbench-ft (spec version {version}, "
-                                                 f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
+            outcome.not_migrated.append((folder.path, f"written by a newer robustbench-ft (spec version {version}, "
+                                                      f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
             continue
         if version not in (1, 2):
-            outcome.not_migrated.append((folder, f"unknown spec version {version!r}"))
+            outcome.not_migrated.append((folder.path, f"unknown spec version {version!r}"))
             continue
         try:
             spec = spec_from_v1(data) if version == 1 else spec_from_v2(data)
-            target = records.run_dir(root, spec)
+            target = tree.of(spec)
         except (ConfigError, UnknownNameError, ModelLoadError, KeyError, TypeError) as err:
-            outcome.not_migrated.append((folder, f"cannot read its version-{version} spec: {err}"))
+            outcome.not_migrated.append((folder.path, f"cannot read its version-{version} spec: {err}"))
             continue
-        if target != folder and target.exists():
-            outcome.not_migrated.append((folder, f"today's folder of the same run exists: {target}"))
+        if target.path != folder.path and target.path.exists():
+            outcome.not_migrated.append((folder.path, f"today's folder of the same run exists: {target.path}"))
             continue
-        outcome.moved.append((folder, target))
-        if not dry_run:
+        if dry_run:
+            outcome.moved.append((folder.path, target.path))
+            continue
+        try:
             _move(folder, target, spec, version)
+        except RunBusyError as err:
+            outcome.not_migrated.append((folder.path, str(err)))
+        except UnreadableFileError as err:
+            outcome.not_migrated.append((folder.path, str(err)))
+        else:
+            outcome.moved.append((folder.path, target.path))
     return outcome
 
 
-def _move(folder: Path, target: Path, spec: RunSpec, version: int) -> None:
-    """Rename first, then rewrite: an interrupted move leaves a folder that the next call finishes."""
-    if target != folder:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(folder, target)
-    result_file = target / "result.json"
-    old = json.loads(result_file.read_text()) if result_file.is_file() else None
-    if old is not None and old.get("run") != spec.digest():
-        upgraded = {k: v for k, v in old.items() if k != "schema"}
-        earlier = {"earlier": old["migrated_from"]} if "migrated_from" in old else {}
-        upgraded.update({"run": spec.digest(), "config": spec.config_digest(), "identity": spec.identity(),
-                         "spec": spec.to_dict(),
-                         "migrated_from": {"spec_version": version, "schema": old.get("schema"),
-                                           "run": old.get("run"), **earlier}})
-        records.write_result(target, upgraded)
-    atomic_write_text(target / "spec.yaml", spec.to_yaml())  # last: marks the folder as migrated
+def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int) -> None:
+    """Under the run's lock: rename first, then rewrite, so an interrupted move leaves a folder
+    that the next call finishes (spec.yaml, rewritten last, says whether it is done)."""
+    with folder.lock() as lock:
+        result = folder.read_result() if folder.result_file.is_file() else None  # read before any change
+        if target.path != folder.path:
+            target.path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(folder.path, target.path)
+            lock.relocate(target.path)
+        if result is not None and result.run != spec.digest():
+            target.write_result(result.renamed(spec.digest(), spec.config_digest(), spec.identity(),
+                                               spec.to_dict(), version))
+        target.write_spec(spec.to_record())

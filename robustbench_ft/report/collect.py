@@ -21,16 +21,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
-from ..core.config import benchmark_key
-from ..core.identity import digest_of
 from ..core.spec import RunSpec
+from ..records.layout import ResultsTree, RunState
+from ..records.result import RunResult
 
 TIDY_SCHEMA_VERSION = 2
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
@@ -41,7 +41,6 @@ CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "selectio
                "run"]
 NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS,
                 *(f.name for f in fields(RunSpec) if f.metadata.get("identity", True) is False)}
-DEFAULT_WEIGHTS = next(f.default for f in fields(RunSpec) if f.name == "pretrained")
 
 
 @dataclass
@@ -60,77 +59,66 @@ def _settings(spec: dict[str, Any], nested_hparams: bool) -> dict[str, Any]:
     return {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in out.items()}
 
 
-def _run_info(result: dict[str, Any]) -> dict[str, Any]:
-    """The run-level columns of one result record (schema 1 or 2)."""
-    spec = result["spec"]
-    schema = result.get("schema", 1)
-    if schema >= 2:
-        config = result["config"]
-        weights = result["identity"].get("pretrained", DEFAULT_WEIGHTS)
-    else:
-        config = "v1-" + digest_of({k: v for k, v in spec.items() if k != "seed"})
-        weights = spec.get("pretrained", DEFAULT_WEIGHTS)
-    return {"benchmark": result.get("benchmark") or benchmark_key(spec["benchmark"]),
-            "method": spec["method"], "model": spec.get("model", "?"),
-            "pretrained": "none" if weights is None else str(weights), "config": config,
+def _run_info(result: RunResult) -> dict[str, Any]:
+    """The run-level columns of one result record."""
+    spec, weights = result.spec, result.weights
+    return {"benchmark": result.benchmark, "method": result.method, "model": result.model,
+            "pretrained": "none" if weights is None else str(weights), "config": result.config,
             "steps": spec.get("steps"), "batch_size": spec.get("batch_size"),
             "selection": spec.get("selection", "best_id_val"),
-            "settings": _settings(spec, nested_hparams=schema >= 2)}
+            "settings": _settings(dict(spec), result.nested_hparams)}
 
 
-def _rows(result: dict[str, Any]) -> dict[str, list]:
+def _rows(result: RunResult) -> dict[str, list]:
     """The row columns (alpha, seed, split, role, metric, value, id_val_acc) of one result, one
-    entry per record, split and metric; built by column (whole lists at a time), since 10,000
+    entry per evaluation, split and metric; built by column (whole lists at a time), since 10,000
     records are 300,000 rows."""
-    id_split, seed = result["id_split"], int(result["spec"]["seed"])
+    id_split = result.id_split
     columns: dict[str, list] = {name: [] for name in ROW_COLUMNS if name != "run"}
-    for record in result["records"]:
-        alpha = record.get("alpha")
-        alpha = float("nan") if alpha is None else float(alpha)
-        val = float(record.get("val_acc", "nan"))
-        for split, metrics in record["splits"].items():
+    for evaluation in result.evaluations:
+        alpha = float("nan") if evaluation.alpha is None else evaluation.alpha
+        val = float("nan") if evaluation.val_acc is None else evaluation.val_acc
+        for split, metrics in evaluation.splits.items():
             n = len(metrics)
             columns["alpha"] += [alpha] * n
             columns["split"] += [split] * n
             columns["role"] += ["id" if split == id_split else "ood"] * n
             columns["metric"] += metrics.keys()
-            columns["value"] += map(float, metrics.values())
+            columns["value"] += metrics.values()
             columns["id_val_acc"] += [val] * n
-    columns["seed"] = [seed] * len(columns["value"])
+    columns["seed"] = [result.seed] * len(columns["value"])
     return columns
 
 
 def collect(results_root: str | Path) -> Collection:
-    """Every finished run (result.json) under the root; unfinished or broken ones are listed."""
-    root = Path(results_root)
+    """Every finished run under the root; runs without a readable result are listed with the
+    reason (failed and why, incomplete, or the file that could not be read), never dropped silently."""
     parsed: list[tuple[dict[str, Any], dict[str, list]]] = []
     skipped: list[tuple[str, str]] = []
     folders: dict[str, Path] = {}
-    for spec_file in sorted(root.rglob("spec.yaml")):
-        folder = spec_file.parent
-        result_file = folder / "result.json"
-        if not result_file.is_file():
-            why = "failed: " + json.loads((folder / "error.json").read_text()).get("reason", "?") \
-                if (folder / "error.json").is_file() else "incomplete (no result.json)"
-            skipped.append((str(folder), why))
+    for folder in ResultsTree(Path(results_root)).runs():
+        seen = folder.inspect()
+        if seen.state is RunState.NEW:
+            continue  # an empty folder: nothing was ever written
+        if seen.result is not None:
+            parsed.append(_parse(seen.result))
+            folders[seen.result.run] = folder.path
             continue
-        try:
-            parsed.append(_parse(json.loads(result_file.read_text())))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-            skipped.append((str(folder), f"corrupt result.json ({type(err).__name__}: {err})"))
-            continue
-        folders[parsed[-1][0]["run"]] = folder
+        why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
+               RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
+        others = seen.problems[1:] if seen.state is RunState.CORRUPT else seen.problems  # [0]: the reason
+        skipped.append((str(folder.path), "; ".join([why, *others])))
     return Collection(_frame(parsed), skipped, folders)
 
 
-def frame_from_results(results: list[dict[str, Any]]) -> pd.DataFrame:
+def frame_from_results(results: Iterable[RunResult]) -> pd.DataFrame:
     """The tidy frame of result records already in memory (e.g. those a grid just produced)."""
     return _frame([_parse(r) for r in results])
 
 
-def _parse(result: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list]]:
-    """(run-level columns, rows) of one result record; raises on a malformed one."""
-    return {**_run_info(result), "run": result["run"]}, _rows(result)
+def _parse(result: RunResult) -> tuple[dict[str, Any], dict[str, list]]:
+    """(run-level columns, rows) of one result record."""
+    return {**_run_info(result), "run": result.run}, _rows(result)
 
 
 def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame:

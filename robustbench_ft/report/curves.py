@@ -10,11 +10,11 @@ do not train and have no curves.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
+from ..records.layout import RunFolder
 from .figures import MARKERS, _ordered, _save, plt
 
 FIXED = ("loss", "val_acc", "lr")
@@ -22,23 +22,26 @@ LABELS = {"loss": "training loss (total)", "val_acc": "ID validation accuracy", 
 SMOOTH_FRACTION = 0.02
 
 
-def load_curves(frame: pd.DataFrame, folders: dict[str, Path]) -> pd.DataFrame:
-    """Long frame (entry, seed, step, quantity, value) of every selected run that logged steps."""
-    parts = []
+def load_curves(frame: pd.DataFrame, folders: dict[str, Path]) -> tuple[pd.DataFrame, list[str]]:
+    """Long frame (entry, seed, step, quantity, value) of every selected run that logged steps,
+    and one line per step log that could not be read whole (its readable lines are used)."""
+    parts, problems = [], []
     runs = frame.drop_duplicates("run")[["entry", "seed", "run"]]
     for entry, seed, run in runs.itertuples(index=False):
-        folder = folders.get(str(run))
-        if folder is None or not (folder / "metrics.jsonl").is_file():  # post-hoc runs log no steps
+        if str(run) not in folders:
             continue
-        path = folder / "metrics.jsonl"
-        rows = pd.DataFrame([json.loads(line) for line in path.read_text().splitlines() if line.strip()])
+        reading = RunFolder(folders[str(run)]).read_metrics()  # post-hoc runs log no steps
+        if reading.problem:
+            problems.append(reading.problem)
+        rows = pd.DataFrame(reading.rows)
         if rows.empty or "step" not in rows:
             continue
-        long = rows.melt(id_vars="step", var_name="quantity", value_name="value").dropna()
+        numbers = rows.apply(pd.to_numeric, errors="coerce")  # a mangled value is no point, not a crash
+        long = numbers.melt(id_vars="step", var_name="quantity", value_name="value").dropna()
         parts.append(long.assign(entry=entry, seed=seed))
     if not parts:
-        return pd.DataFrame(columns=["entry", "seed", "step", "quantity", "value"])
-    return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(columns=["entry", "seed", "step", "quantity", "value"]), problems
+    return pd.concat(parts, ignore_index=True), problems
 
 
 def _smoothed(curve: pd.DataFrame, quantity: str) -> pd.DataFrame:

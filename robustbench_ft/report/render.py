@@ -101,7 +101,9 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
     if plots:
         selected = selected_frame(chosen)
         figures = write_figures(selected, folder / "figures", alpha, fit)
-        curves = load_curves(selected, folders)
+        curves, problems = load_curves(selected, folders)
+        for problem in problems:
+            print(f"training curves: {problem}", file=sys.stderr)
         if not curves.empty:
             figures += plot_training_curves(selected, curves, folder / "figures")
         section.add_figures(figures)

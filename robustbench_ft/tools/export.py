@@ -8,18 +8,18 @@ logit scale go beside it as `<FILE stem>.head.pt`: logits = scale * normalize(en
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
-import yaml
 
+from ..core.atomic import atomic_write
 from ..core.config import ConfigError
 from ..core.identity import SPEC_VERSION
+from ..core.spec import RunSpec
 from ..models.classifier import with_bias
 from ..models.loading import load_clip
-from ..core.spec import RunSpec
-from ..core.atomic import atomic_write
+from ..records.checkpoints import load_checkpoint
+from ..records.layout import RunFolder
 
 
 def _atomic_save(value: object, path: Path) -> None:
@@ -28,20 +28,21 @@ def _atomic_save(value: object, path: Path) -> None:
 
 def export_run(run_dir: Path, out: Path) -> tuple[Path, Path]:
     """Write the open_clip checkpoint to `out` and the head beside it; returns both paths."""
-    checkpoint, result = run_dir / "checkpoint.pt", run_dir / "result.json"
-    if not result.is_file() or not checkpoint.is_file():
+    folder = RunFolder(Path(run_dir))
+    if not folder.result_file.is_file() or not folder.checkpoint_file.is_file():
         raise ConfigError(f"{run_dir} is not a finished run with weights (expected result.json and "
                           f"checkpoint.pt; zero-shot and WiSE runs train nothing to export)")
-    data = yaml.safe_load((run_dir / "spec.yaml").read_text())
+    result = folder.read_result()  # an unreadable one is one line naming it
+    data = folder.read_spec()
     if data.pop("spec_version", 1) != SPEC_VERSION:
         raise ConfigError(f"{run_dir} is of an older spec version: run `robustbench-ft migrate` first")
     spec = RunSpec.from_dict(data)
-    state = with_bias(torch.load(checkpoint, map_location="cpu", weights_only=True))
+    state = with_bias(load_checkpoint(folder))
     clip = load_clip(spec.model, spec.pretrained)
     clip.model.visual.load_state_dict({k.removeprefix("visual."): v for k, v in state.items()
                                        if k.startswith("visual.")})
     _atomic_save(clip.model.state_dict(), out)
     head = out.with_name(f"{out.stem}.head.pt")
     _atomic_save({"head": state["head"], "bias": state["bias"], "logit_scale": state["logit_scale"], "model": spec.model,
-                  "run": json.loads(result.read_text())["run"], "benchmark": spec.benchmark}, head)
+                  "run": result.run, "benchmark": spec.benchmark}, head)
     return out, head

@@ -22,15 +22,15 @@ def card_path(model: str = "tiny-clip"):
 
 def measure_card(benchmark: str = "embedded", model: str = "tiny-clip", write: bool = True
                  ) -> dict[str, Any]:
-    bench = open_workbench(benchmark, model, "embedded")
-    results = evaluate(bench.zeroshot, bench)
+    workbench = open_workbench(benchmark, model, "embedded")
+    results = evaluate(workbench.zeroshot, workbench)
     card = {
         "model": model,
         "benchmark": benchmark,
         "command": "robustbench-ft model-card",
-        "chance": 1 / len(bench.benchmark.classes),
+        "chance": 1 / len(workbench.benchmark.classes),
         "zeroshot_test_accuracy": {s: round(m["acc"], 6) for s, m in results.items()},
-        "test_images_per_split": {s: len(bench.benchmark.test_set(s)) for s in results},
+        "test_images_per_split": {s: len(workbench.benchmark.test_set(s)) for s in results},
     }
     if write:
         atomic_write_text(card_path(model), json.dumps(card, indent=1) + "\n")

@@ -35,7 +35,7 @@ READING = """\
   the 11 forward passes, which no schedule can share (each α is a different network), are the
   whole cost. α = 0 is the zero-shot network exactly, so both schedules reuse its stored outputs.
 - **JPEG files**: the embedded world's images written as JPEG class folders at 224 px (a `folder`
-  benchmark; bench/files.py), 10 test images per class and split. The 11 evaluations each decode
+  benchmark; tools/bench/files.py), 10 test images per class and split. The 11 evaluations each decode
   every file, as the harness did before this work; the one-pass curve decodes each file once; the
   cache row reads the resized pixels from the evaluation cache that the first evaluation of the
   files wrote (every later run on them). With a small model the decoding dominates, as with
@@ -48,7 +48,7 @@ READING = """\
   format is not used: a ViT's only convolution is its patch embedding, so it has nothing to gain.
 - **Training memory**: in a fresh process per method, the high-water mark of resident memory (on
   a GPU, of allocated memory) over a few steps, less what the process held before the method and
-  model were built (bench/memory.py); Lipsum-FT runs its frozen forward every step there.
+  model were built (tools/bench/memory.py); Lipsum-FT runs its frozen forward every step there.
 - **README default**: `robustbench-ft run` then `report --plots` into an empty results folder, as
   `make demo` runs them after its install; the data cache of the embedded world already exists.
 - **Reports**: 10,000 synthetic records (3,335 run folders) collected and rendered, the middle of
@@ -60,7 +60,7 @@ def write_performance(path: Path, table: str, machine: str, command: str, missin
     """The whole file: command, machine, table, how to read it, and what this run did not measure."""
     day = datetime.date.today().isoformat()
     absent = "".join(f"- {line}\n" for line in missing) or "- nothing: every figure of the table was measured.\n"
-    text = (f"# Performance\n\nThis file is written by `{command}` (robustbench_ft/bench/); every figure below\n"
+    text = (f"# Performance\n\nThis file is written by `{command}` (robustbench_ft/tools/bench/); every figure below\n"
             f"comes from that one run. Rerun it to check or refresh them.\n\n"
             f"- Measured: {day}\n- Machine: {machine}\n\n{table}\n{READING}\n## Not measured in this run\n{absent}")
     atomic_write_text(path, text)

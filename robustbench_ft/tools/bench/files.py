@@ -62,7 +62,7 @@ def file_wise_ratios(model: str, pretrained: str | None, rounds: int, per_class:
         spec = spec_of("wise", benchmark, model, pretrained, 16)
         cached, decoding = workbench_for(spec, root / "results"), workbench_for(spec, None)
         stand_in_run(root / "results", build_method(spec).base_spec(), _tuned_stand_in(cached))
-        on_files, on_cache = (wise_variants(spec, bench, root / "results") for bench in (decoding, cached))
+        on_files, on_cache = (wise_variants(spec, workbench, root / "results") for workbench in (decoding, cached))
         for split in cached.benchmark.test_splits:  # both: zero-shot outputs stored, as after a first run
             cached.zeroshot_outputs(split), decoding.zeroshot_outputs(split)
         one_pass(on_cache, cached)  # builds the evaluation cache

@@ -30,7 +30,7 @@ def supported() -> bool:
 
 def training_peak(method: str, benchmark: str, model: str, pretrained: str | None, batch: int, steps: int) -> int:
     """Bytes of memory `steps` training steps of `method` add at their peak, measured in a child."""
-    code = ("import json, sys; from robustbench_ft.bench.memory import _child; "
+    code = ("import json, sys; from robustbench_ft.tools.bench.memory import _child; "
             "print(json.dumps(_child(*json.loads(sys.argv[1]))))")
     args = json.dumps([method, benchmark, model, pretrained, batch, steps])
     out = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, check=True).stdout
@@ -42,8 +42,8 @@ def _child(method: str, benchmark: str, model: str, pretrained: str | None, batc
     from ...engine.workbench import workbench_for
     with scratch() as root, frozen_forward_every_step(True):  # the frozen forward's memory, not a table's
         spec = spec_of(method, benchmark, model, pretrained, batch)
-        bench = workbench_for(spec, root)
-        bench.benchmark.train_set()
+        workbench = workbench_for(spec, root)
+        workbench.benchmark.train_set()
         if torch.cuda.is_available():
             torch.cuda.synchronize()
             base = torch.cuda.memory_allocated()

@@ -3,10 +3,12 @@ rendered (tables, then tables and figures), timed."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
+
+from ...records.layout import ResultsTree
+from ...records.result import Evaluation, RunResult
 
 SPLITS = ("photo", "sketch", "painting", "clipart", "quickdraw", "infograph")
 METRICS = ("acc", "nll", "ece", "feature_distortion", "energy_gap")
@@ -17,22 +19,24 @@ def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
     """Result files for zeroshot/ft/lpft/lipsum (1 record each) and ft+wise (11) until `records`."""
     import random
     rng = random.Random(seed)
+    tree = ResultsTree(root)
     written, run = 0, 0
     plan = [("zeroshot", [None]), ("ft", [None]), ("lpft", [None]), ("lipsum", [None]), ("ft+wise", ALPHAS)]
     while written < records:
         method, alphas = plan[run % len(plan)]
         alphas = alphas[: records - written]
-        folder = root / "synthetic" / method / f"{run:08d}"
-        folder.mkdir(parents=True)
-        (folder / "spec.yaml").write_text(f"spec_version: 2\nmethod: {method}\nseed: {run // len(plan)}\n")
-        recs = [{**({} if a is None else {"alpha": a}), "val_acc": rng.random(),
-                 "splits": {s: {m: rng.random() for m in METRICS} for s in SPLITS}} for a in alphas]
+        folder = tree.run("synthetic", method, f"{run:08d}")
+        folder.start({"spec_version": 3, "method": method, "seed": run // len(plan)})
+        evaluations = []
+        for alpha in alphas:
+            val_acc = rng.random()  # drawn before the splits' values, as the records always were
+            evaluations.append(Evaluation({s: {m: rng.random() for m in METRICS} for s in SPLITS}, val_acc, alpha))
         spec = {"benchmark": "synthetic", "method": method, "model": "tiny-clip", "pretrained": "embedded",
                 "seed": run // len(plan), "steps": 375, "batch_size": 128, "lr": 3e-4, "hparams": {}}
-        result = {"schema": 2, "run": f"{run:08d}", "config": method, "identity": {"method": method},
-                  "id_split": "photo", "ood_splits": list(SPLITS[1:]), "spec": spec, "records": recs}
-        (folder / "result.json").write_text(json.dumps(result))
-        written += len(recs)
+        folder.write_result(RunResult(run=f"{run:08d}", config=method, benchmark="synthetic",
+                                      identity={"method": method}, spec=spec, id_split="photo",
+                                      ood_splits=list(SPLITS[1:]), evaluations=evaluations))
+        written += len(evaluations)
         run += 1
     return run
 

@@ -17,11 +17,14 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ...records import legacy as records
+from ...records.checkpoints import save_checkpoint
+from ...records.layout import ResultsTree
+from ...records.result import Evaluation, RunResult
 from ...data.benchmark import load_benchmark
-from ...methods.base import RunContext, build_method
+from ...engine.context import EngineContext
+from ...methods.base import build_method
 from ...methods.frozen_features import FrozenFeatures
-from ...planning.plan import make_spec
+from ...planning import make_spec
 from ...engine.train import Trainer
 from ...engine.workbench import workbench_for
 from .timing import Ratio, alternate, ratio, spread
@@ -41,40 +44,42 @@ def spec_of(method: str, benchmark: str, model: str, pretrained: str | None, bat
 
 def stand_in_run(root: Path, spec, state: dict[str, torch.Tensor]) -> None:
     """A finished run of `spec` holding `state`, for a measured method that depends on one."""
-    folder = records.run_dir(root, spec)
-    folder.mkdir(parents=True, exist_ok=True)
-    records.save_checkpoint(folder, state)
-    (folder / "result.json").write_text("{}")
+    folder = ResultsTree(root).of(spec)
+    folder.start(spec.to_record())
+    save_checkpoint(folder, state)
+    folder.write_result(RunResult(run=spec.digest(), config=spec.config_digest(), benchmark=folder.benchmark,
+                                  identity=spec.identity(), spec=spec.to_dict(), id_split="", ood_splits=[],
+                                  evaluations=[Evaluation({})]))
 
 
-def _batches(bench, spec):
+def _batches(workbench, spec):
     """The same seeded stream of training batches for every measured variant."""
-    return bench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
-                                                     bench.inputs, bench.device)
+    return workbench.benchmark.train_set().train_batches(spec.batch_size, torch.Generator().manual_seed(0),
+                                                     workbench.inputs, workbench.device)
 
 
 def stepper(spec, root: Path) -> Callable[[], None]:
     """One call = one training step of `spec`'s method, through the shared trainer."""
-    bench = workbench_for(spec, root)
+    workbench = workbench_for(spec, root)
     method = build_method(spec)
     for dep in method.dependencies():  # LP-FT: a stand-in probe (the zero-shot head)
-        stand_in_run(root, dep, bench.zeroshot.state_dict())
+        stand_in_run(root, dep, workbench.zeroshot.state_dict())
     torch.manual_seed(spec.seed)
-    ctx = RunContext(spec, bench, root, torch.Generator().manual_seed(spec.seed))
-    model = bench.fresh_classifier()
+    ctx = EngineContext(spec, workbench, root, torch.Generator().manual_seed(spec.seed))
+    model = workbench.fresh_classifier()
     method.setup(model, ctx)
     trainer = Trainer(model, method, ctx)
-    batches = _batches(bench, spec)
+    batches = _batches(workbench, spec)
     counter = iter(range(10 ** 9))
     return lambda: trainer._step(next(counter), batches)
 
 
 def bare_stepper(spec, root: Path) -> Callable[[], None]:
     """FT's step written as a plain PyTorch loop over the same batches."""
-    bench = workbench_for(spec, root)
-    model = bench.fresh_classifier()
+    workbench = workbench_for(spec, root)
+    model = workbench.fresh_classifier()
     optimizer = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
-    batches = _batches(bench, spec)
+    batches = _batches(workbench, spec)
 
     def step() -> None:
         inputs, labels = next(batches)
@@ -89,12 +94,12 @@ def bare_stepper(spec, root: Path) -> Callable[[], None]:
 def frozen_forward(spec, root: Path) -> Callable[[], None]:
     """The zero-shot image encoder's forward on a training batch, without autograd: the work
     Lipsum-FT adds to FT's step whenever augmentation makes every batch new."""
-    bench = workbench_for(spec, root)
-    batches = _batches(bench, spec)
+    workbench = workbench_for(spec, root)
+    batches = _batches(workbench, spec)
 
     @torch.no_grad()
     def step() -> None:
-        bench.zeroshot.features(next(batches)[0])
+        workbench.zeroshot.features(next(batches)[0])
     return step
 
 

@@ -1,0 +1,116 @@
+"""`list`, `data check` and the one-user tools: `pretrain-tiny`, `model-card`, `samples`, `bench`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)
+
+    data = sub.add_parser("data", help="check a benchmark's data layout")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    check = data_sub.add_parser("check", help="every declared file present, no stray class folder, counts")
+    check.add_argument("--dataset", required=True, help="benchmark name or YAML path")
+    check.add_argument("--data-root", help="where the data lives (else $ROBUSTBENCH_DATA, else the YAML)")
+    check.add_argument("--deep", action="store_true", help="also decode every image")
+    check.set_defaults(func=cmd_data_check)
+
+    pre = sub.add_parser("pretrain-tiny", help="re-create the shipped tiny CLIP")
+    pre.add_argument("--steps", type=int, default=4000)
+    pre.add_argument("--seed", type=int, default=0)
+    pre.add_argument("--out", help="folder for the weights (default: into the package)")
+    pre.set_defaults(func=cmd_pretrain)
+
+    card = sub.add_parser("model-card", help="zero-shot accuracy of the tiny CLIP per domain")
+    card.add_argument("--dataset", default="embedded")
+    card.add_argument("--dry-run", action="store_true", help="print, do not write the card file")
+    card.set_defaults(func=cmd_model_card)
+
+    samples = sub.add_parser("samples", help="sample image grid of the embedded world")
+    samples.add_argument("--out", default="docs/samples.png")
+    samples.add_argument("--per-domain", type=int, default=12)
+    samples.add_argument("--scale", type=int, default=3)
+    samples.set_defaults(func=cmd_samples)
+
+    bench = sub.add_parser("bench", help="performance ratios measured in one run; rewrites docs/performance.md")
+    bench.add_argument("--quick", action="store_true", help="the tiny model and reports only (no ViT-B-16, no demo)")
+    bench.add_argument("--no-demo", action="store_true", help="leave out the README default's wall time and memory")
+    bench.add_argument("--rounds", type=int, default=12, help="alternated rounds per ratio (ViT-B-16: a third)")
+    bench.add_argument("--write", metavar="FILE", default="docs/performance.md",
+                       help="the document to rewrite with the table (empty: print only)")
+    bench.set_defaults(func=cmd_bench)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from ..core.config import preset_names
+    from ..core.method_info import method_info
+    from ..data.benchmark import load_benchmark
+    from ..methods import METHODS, method_class
+
+    print("methods:")
+    for name in sorted(METHODS.names(), key=lambda n: method_info(n).rank):
+        info, cls = method_info(name), method_class(name)
+        description = info.description or (cls.__doc__ or "").strip().splitlines()[0]
+        print(f"  {name:10s} {info.label}: {description}")
+        if info.reference:
+            print(f"  {'':10s} reference: {info.reference}")
+        for declared in cls.hparams:
+            print(f"  {'':10s} {name}.{declared.describe()}: {declared.help}")
+    print("  (compose a post-hoc method onto a fine-tuned one: lipsum+wise, lpft+wise)")
+    print("benchmarks:")
+    for name in preset_names("benchmarks"):
+        print(f"  {name:10s} {load_benchmark(name).describe()}")
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace) -> int:
+    from ..data.benchmark import load_benchmark
+    benchmark = load_benchmark(args.dataset, data_root=args.data_root)
+    report = benchmark.check(deep=args.deep)
+    root = getattr(benchmark, "root", None) if report.usable or report.counts else None
+    print(f"{benchmark.name}: data at {root}" if root else f"{benchmark.name}:")
+    for split, count in report.counts.items():
+        print(f"  {split:24s} {count:>9,} images")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    for error in report.errors:
+        print(f"error: {error}")
+    print("usable" if report.usable else "NOT usable")
+    return 0 if report.usable else 1
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from ..tools.pretrain_tiny import PretrainConfig, pretrain
+    pretrain(PretrainConfig(steps=args.steps, seed=args.seed), Path(args.out) if args.out else None)
+    return 0
+
+
+def cmd_model_card(args: argparse.Namespace) -> int:
+    from ..tools.model_card import measure_card
+    card = measure_card(args.dataset, write=not args.dry_run)
+    for split, acc in card["zeroshot_test_accuracy"].items():
+        print(f"{split:10s} {100 * acc:5.1f}")
+    return 0
+
+
+def cmd_samples(args: argparse.Namespace) -> int:
+    from ..tools.samples import sample_grid
+    print(sample_grid(Path(args.out), per_domain=args.per_domain, scale=args.scale))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ..tools.bench import machine, run_bench, table
+    from ..tools.bench.doc import write_performance
+    rows, missing = run_bench(quick=args.quick, demo=not args.no_demo, rounds=args.rounds)
+    text = table(rows)
+    print(f"\n{machine()}\n\n{text}")
+    if args.write:  # "" prints only
+        command = ("robustbench-ft bench" + (" --quick" if args.quick else "") + (" --no-demo" if args.no_demo else "")
+                   + (f" --rounds {args.rounds}" if args.rounds != 12 else ""))
+        write_performance(Path(args.write), text, machine(), command, missing)
+        print(f"wrote {args.write}", file=sys.stderr)
+    return 0

@@ -1,0 +1,19 @@
+"""What `run` and `sweep` do once a plan is made: bring older run folders to today's names, then
+launch what the plan still lacks (launch.base.launch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..planning.plan import Plan
+from ..records.migrate import Migration, migrate_results
+from .base import Launched, launch
+from .options import LaunchOptions
+
+
+def launch_plan(plan: Plan, options: LaunchOptions, results_root: Path) -> tuple[Migration, Launched]:
+    """Migrate the results folder (each folder under its run lock), then launch; a blocking
+    launcher has run everything when this returns, the others have submitted it."""
+    root = Path(results_root)
+    migration = migrate_results(root) if root.is_dir() else Migration()
+    return migration, launch(plan, options, root)

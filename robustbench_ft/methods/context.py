@@ -1,0 +1,77 @@
+"""What a method sees of its run: a small protocol, implemented by the engine (engine/context.py).
+
+A method reads its spec, the shared frozen models of its (benchmark, model) and a few services:
+the frozen zero-shot classifier as a reference, a finished run's weights it builds on, validation
+accuracy, and DDP wrapping. It never sees a run folder, the launcher, the CLI or the report, so a
+method is one small file that any engine (or a test double) can drive.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from ..core.spec import RunSpec
+from ..data.benchmark import Benchmark, Split
+from ..models.classifier import ImageClassifier
+from ..models.inputs import InputPipeline
+from ..models.loading import ClipBundle
+
+
+class Outputs(Protocol):
+    """A classifier's outputs on a split, row by row."""
+
+    logits: torch.Tensor
+    features: torch.Tensor
+    labels: torch.Tensor
+
+
+class ArtifactCache(Protocol):
+    """Tensors computed once per (model, weights, benchmark, templates) and shared by every run."""
+
+    def get_or_make(self, name: str, make: Callable[[], Any]) -> Any: ...
+
+
+class SharedModels(Protocol):
+    """The read-only workbench of a (benchmark, model): frozen CLIP, zero-shot classifier, inputs."""
+
+    benchmark: Benchmark
+    clip: ClipBundle             # the frozen pretrained CLIP (its text tower for regularisers)
+    device: torch.device
+    zeroshot: ImageClassifier    # theta_0 with the zero-shot head
+    inputs: InputPipeline
+    store: ArtifactCache
+
+    @property
+    def logit_scale(self) -> float: ...
+
+    def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Normalised features of token rows from the frozen text tower."""
+
+    def predict(self, classifier: nn.Module, images: Split) -> Outputs: ...
+
+    def predict_each(self, classifiers: Sequence[nn.Module], images: Split) -> list[Outputs]: ...
+
+
+class RunContext(Protocol):
+    """Per-run state handed to a method's hooks."""
+
+    spec: RunSpec
+    workbench: SharedModels
+    generator: torch.Generator   # the run's own random stream (saved and restored on resume)
+    step: int                    # the optimiser step being taken
+    shard: tuple[int, int]       # (rank, world size) of this process in a multi-process run
+
+    def zeroshot_reference(self, model: ImageClassifier) -> ImageClassifier:
+        """theta_0, frozen, in `model`'s mode: a term comparing the two is exactly 0 at the start."""
+
+    def checkpoint_of(self, spec: RunSpec, fits: ImageClassifier | None = None) -> dict[str, torch.Tensor]:
+        """The selected weights of a finished run this run depends on (checked to fit `fits`)."""
+
+    def val_accuracy(self, model: nn.Module) -> float:
+        """Accuracy on the ID validation split: the model-selection signal."""
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """`module` in DistributedDataParallel when the run has several processes, else itself."""
