@@ -10,12 +10,11 @@ import pytest
 import torch
 import yaml
 
-from robustbench_ft.records import ResultsTree
-from robustbench_ft.records import checkpoints
 from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import RunFailed, execute
 from robustbench_ft.planning import make_spec
+from robustbench_ft.records import ResultsTree, checkpoints
 
 
 def _fails_cleanly(capsys, tmp_path, *args: str) -> str:

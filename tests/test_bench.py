@@ -22,8 +22,8 @@ def test_alternate_runs_every_variant_once_per_round_in_turn_after_warm_up():
 
 
 def test_a_step_round_measures_every_variant_and_restores_the_precomputed_features(mini_benchmark):
-    from robustbench_ft.tools.bench.training import step_ratios
     from robustbench_ft.methods.frozen_features import FrozenFeatures
+    from robustbench_ft.tools.bench.training import step_ratios
     out = step_ratios(mini_benchmark, "tiny-clip", "embedded", 8, ["ft", "lipsum"], rounds=1, every_step=True)
     assert set(out) == {"lipsum", "trainer vs bare loop", "ft step (s)", "floor"}
     assert out["floor"].median > 1 and out["ft step (s)"].median > 0
@@ -31,8 +31,8 @@ def test_a_step_round_measures_every_variant_and_restores_the_precomputed_featur
 
 
 def test_the_jpeg_world_is_a_folder_benchmark_of_the_embedded_images(tmp_path):
-    from robustbench_ft.tools.bench.files import jpeg_world
     from robustbench_ft.data.benchmark import load_benchmark
+    from robustbench_ft.tools.bench.files import jpeg_world
     path, images = jpeg_world(tmp_path, {"train": 2, "test": 1}, size=48)
     bench = load_benchmark(path)
     assert images == 6 * 12 and len(bench.test_set("sketch")) == 12

@@ -6,9 +6,9 @@ import os
 
 import pytest
 import torch
+from fake_trees import jpeg
 from PIL import Image
 
-from fake_trees import jpeg
 from robustbench_ft.data.files import BadImageError, FileSplit
 from robustbench_ft.models.inputs import InputPipeline
 

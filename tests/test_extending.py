@@ -7,15 +7,15 @@ import json
 import pytest
 import torch
 
-from robustbench_ft.records import ResultsTree
+from robustbench_ft.core.hparams import HParam
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import execute
-from robustbench_ft.core.hparams import HParam
 from robustbench_ft.methods.base import METHODS, Batch
 from robustbench_ft.methods.context import RunContext
 from robustbench_ft.methods.finetune import FineTune
 from robustbench_ft.models.classifier import ImageClassifier
 from robustbench_ft.planning import make_spec
+from robustbench_ft.records import ResultsTree
 
 
 class L2SP(FineTune):

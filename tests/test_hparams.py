@@ -6,13 +6,13 @@ import pytest
 
 from robustbench_ft.cli.main import main
 from robustbench_ft.core.config import ConfigError
-from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.engine.execute import execute
 from robustbench_ft.core.hparams import HParam
 from robustbench_ft.core.method_info import method_info
+from robustbench_ft.core.spec import RunSpec
+from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.engine.execute import execute
 from robustbench_ft.methods.base import build_method
 from robustbench_ft.planning import make_spec
-from robustbench_ft.core.spec import RunSpec
 
 
 def lipsum(**hparams) -> RunSpec:

@@ -12,9 +12,9 @@ import yaml
 from robustbench_ft.core.config import presets_dir
 from robustbench_ft.core.errors import ModelLoadError
 from robustbench_ft.core.identity import SPEC_VERSION
+from robustbench_ft.core.spec import RunSpec
 from robustbench_ft.methods.base import METHODS, method_class
 from robustbench_ft.models.loading import embedded_weights_path
-from robustbench_ft.core.spec import RunSpec
 
 # The digest names result folders. It may change only together with a SPEC_VERSION bump and a
 # migration in robustbench_ft/migrate.py (every existing results folder is renamed by it), or when

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from robustbench_ft.records import ResultsTree, RunResult
 from robustbench_ft.cli.main import main
 from robustbench_ft.core.config import ConfigError
 from robustbench_ft.launch import LaunchOptions
@@ -18,6 +17,7 @@ from robustbench_ft.launch.slurm import expand_array_ids
 from robustbench_ft.launch.status import format_statuses, run_statuses
 from robustbench_ft.planning import plan_grid
 from robustbench_ft.planning.sweep import load_sweep
+from robustbench_ft.records import ResultsTree, RunResult
 
 BUDGET = {"steps": 10, "batch_size": 32, "eval_every": 5}
 
@@ -142,9 +142,10 @@ def test_rank_and_world_size_come_from_torchrun_or_default_to_one_process(monkey
 
 
 def test_the_shards_of_all_ranks_are_exactly_the_one_process_batch():
+    import torch
+
     from robustbench_ft.data.benchmark import ImageSet
     from robustbench_ft.models.inputs import InputPipeline
-    import torch
     images = torch.randint(0, 256, (40, 3, 8, 8), dtype=torch.uint8)
     data = ImageSet(images, torch.arange(40))
     inputs = InputPipeline((0.5,) * 3, (0.25,) * 3, 8, augment=["hflip"])

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from robustbench_ft.records import ResultsTree
 from robustbench_ft.cli.main import main
+from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import execute
 from robustbench_ft.planning import make_spec
-from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.records import ResultsTree
 
 
 def _spec(bench: str, **fields):

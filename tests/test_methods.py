@@ -7,17 +7,17 @@ import json
 import pytest
 import torch
 
-from robustbench_ft.records import ResultsTree
-from robustbench_ft.records.checkpoints import load_checkpoint
-from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.engine.execute import execute
-from robustbench_ft.engine.context import EngineContext
-from robustbench_ft.methods.base import Batch, build_method
 from robustbench_ft.core.config import ConfigError
+from robustbench_ft.data.benchmark import load_benchmark
+from robustbench_ft.engine.context import EngineContext
+from robustbench_ft.engine.execute import execute
+from robustbench_ft.engine.workbench import open_workbench
+from robustbench_ft.methods.base import Batch, build_method
 from robustbench_ft.methods.lipsum import lipsum_regulariser
 from robustbench_ft.models.tokenizers import random_token_sequences
 from robustbench_ft.planning import make_spec
-from robustbench_ft.engine.workbench import open_workbench
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records.checkpoints import load_checkpoint
 
 
 def spec_for(method: str, benchmark: str, **overrides):
@@ -392,6 +392,7 @@ def test_a_greedy_soup_scores_at_least_its_best_ingredient_on_validation(mini_be
 
 def test_flyp_loss_is_clips_contrastive_loss_by_hand():
     from open_clip.loss import ClipLoss
+
     from robustbench_ft.methods.flyp import contrastive_loss
     images = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     texts = torch.tensor([[1.0, 0.0], [0.6, 0.8]])
@@ -407,6 +408,7 @@ def test_flyp_loss_is_clips_contrastive_loss_by_hand():
 def _fit(spec, root, until=None):
     """A trainer on `spec`, fitted from scratch or from `until`'s saved state (bytes)."""
     import io
+
     from robustbench_ft.engine.train import Trainer
     torch.manual_seed(spec.seed)
     ctx = context(spec, root)
@@ -480,6 +482,7 @@ def test_lipsum_with_known_inputs_reads_cached_zero_shot_features_and_ends_as_th
     """Without augmentation or with flips only, every frozen forward of training is done once up
     front (each image in each orientation), and the run equals one that runs it every step."""
     import yaml
+
     from robustbench_ft.methods import frozen_features
     from robustbench_ft.models.classifier import ImageClassifier
     config = yaml.safe_load(open(unaugmented_benchmark))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from robustbench_ft.records import ResultsTree
 from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
-from robustbench_ft.records.migrate import migrate_results
 from robustbench_ft.planning import plan_grid
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records.migrate import migrate_results
 from robustbench_ft.report.collect import collect
 from robustbench_ft.report.render import write_report
 

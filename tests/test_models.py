@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from robustbench_ft.tools.model_card import measure_card, read_card
 from robustbench_ft.models.loading import ModelLoadError, embedded_weights_path, load_clip
+from robustbench_ft.tools.model_card import measure_card, read_card
 
 
 def test_loads_offline_through_open_clip(monkeypatch):

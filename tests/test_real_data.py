@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from fake_trees import DOMAINNET_CLASSES, make_domainnet, make_imagenet
+
 from robustbench_ft.cli.main import main
 from robustbench_ft.core.config import ConfigError
 from robustbench_ft.data.benchmark import DataMissingError, load_benchmark

@@ -10,8 +10,8 @@ from pathlib import Path
 import open_clip
 import pytest
 import torch
-
 from fake_trees import make_domainnet
+
 from robustbench_ft.cli.main import main
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.metrics import accuracy
@@ -46,6 +46,7 @@ def test_zeroshot_ft_and_wise_run_and_report(sweep, tmp_path):
 
 def test_evaluation_from_the_cache_equals_evaluation_from_the_files(sweep):
     import dataclasses
+
     import robustbench_ft.engine.workbench as wb
     from robustbench_ft.engine.artifacts import ArtifactStore
     from robustbench_ft.engine.evaluate import evaluate

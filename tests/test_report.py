@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from fake_records import record, write_run
+
 from robustbench_ft.report.collect import collect
 from robustbench_ft.report.render import write_report
 
@@ -171,6 +171,7 @@ def test_effective_robustness_fits_the_wise_curve_when_there_is_one():
 
 def test_paired_gap_interval_by_hand():
     import pandas as pd
+
     from robustbench_ft.report.significance import paired_gap
     gap = paired_gap(pd.Series([1.0, 2.0, 3.0]))
     # mean 2, sd 1, n 3: half-width t(0.975, 2) / sqrt(3) = 4.302653 / 1.732051 = 2.484138
@@ -250,6 +251,7 @@ def test_records_csv_reads_back_as_the_frame_pandas_would_write():
     import io
 
     import pandas as pd
+
     from robustbench_ft.report.collect import tidy_csv
     frame = pd.DataFrame({"method": pd.Categorical(["ft", "lipsum", "ft"]), "alpha": [float("nan"), 0.5, 0.1],
                           "lipsum.pool": [None, '["a, b", "c"]', 'say "x"'], "seed": [0, 1, 2],

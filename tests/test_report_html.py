@@ -6,10 +6,10 @@ import os
 import re
 
 import pytest
+from test_report import fixture_results  # noqa: F401  (the fixed records of the golden tests)
 
 from robustbench_ft.cli.main import main
 from robustbench_ft.report.browser import find_browser, page_status
-from test_report import fixture_results  # noqa: F401  (the fixed records of the golden tests)
 
 NEEDS_BROWSER = pytest.mark.skipif(
     find_browser() is None and os.environ.get("ROBUSTBENCH_FT_REQUIRE_BROWSER") != "1",

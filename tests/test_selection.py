@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fake_records import record, write_run
+
 from robustbench_ft.cli.main import main
 from robustbench_ft.report.collect import collect
 from robustbench_ft.report.selection import selection_rule

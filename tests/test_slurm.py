@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_launch import _metrics, _tiny_benchmark
 
 from robustbench_ft.cli.main import main
 from robustbench_ft.launch import LaunchOptions
 from robustbench_ft.launch.ledger import Ledger, logs_dir
 from robustbench_ft.launch.status import run_statuses
-from robustbench_ft.report.collect import collect
 from robustbench_ft.planning.sweep import load_sweep
-from test_launch import _metrics, _tiny_benchmark
+from robustbench_ft.report.collect import collect
 
 
 def _slurm_up() -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from robustbench_ft.core.config import ConfigError
+from robustbench_ft.core.spec import RunSpec
 from robustbench_ft.methods.base import build_method
 from robustbench_ft.planning import canonical_method, make_spec, plan_grid
-from robustbench_ft.core.spec import RunSpec
 
 BUDGET = {"steps": 375, "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "eval_every": 75}
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-from robustbench_ft.records import ResultsTree
 from robustbench_ft.data.benchmark import load_benchmark
 from robustbench_ft.engine.execute import RunFailed, execute
+from robustbench_ft.engine.train import lr_factor
 from robustbench_ft.methods.finetune import FineTune
 from robustbench_ft.planning import make_spec
-from robustbench_ft.engine.train import lr_factor
+from robustbench_ft.records import ResultsTree
 
 
 def spec_for(method: str, bench: str, **overrides):

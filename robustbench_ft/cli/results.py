@@ -63,6 +63,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     import robustbench_ft.methods  # noqa: F401  (their declarations: what an old spec's keys mean)
+
     from ..records.migrate import migrate_results
     from .experiments import print_migration
     if not Path(args.results).is_dir():

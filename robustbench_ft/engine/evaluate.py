@@ -13,8 +13,8 @@ import torch
 from torch import nn
 
 from ..data.benchmark import Split
-from .metrics import accuracy, split_metrics
 from ..models.classifier import ImageClassifier
+from .metrics import accuracy, split_metrics
 from .workbench import Workbench
 
 

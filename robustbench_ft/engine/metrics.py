@@ -30,7 +30,6 @@ def ece(logits: torch.Tensor, labels: torch.Tensor, bins: int = 15) -> float:
     confidence, prediction = probs.max(-1)
     correct = (prediction == labels).double()
     index = (torch.ceil(confidence * bins).long() - 1).clamp(0, bins - 1)
-    total = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, torch.ones_like(confidence))
     conf_sum = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, confidence)
     acc_sum = torch.zeros(bins, dtype=torch.float64).index_add_(0, index, correct)
     return ((acc_sum - conf_sum).abs().sum() / len(labels)).item()

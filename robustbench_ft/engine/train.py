@@ -28,7 +28,6 @@ from .context import EngineContext
 from .distributed import mean_over_ranks, wrap
 from .evaluate import id_test_accuracy, val_accuracy
 
-
 CHECKPOINT_SECONDS = 600  # resume state is saved at least this often (and at every evaluation)
 
 

@@ -10,6 +10,7 @@ evaluation pixels of file-backed splits (data/eval_cache.py).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -17,18 +18,16 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from collections import OrderedDict
-
-from .artifacts import ArtifactStore
-from ..data.benchmark import Benchmark, Split, load_benchmark
 from ..core.identity import artifacts_key
+from ..core.spec import RunSpec
+from ..data.benchmark import Benchmark, Split, load_benchmark
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.inputs import InputPipeline
 from ..models.loading import ClipBundle, load_clip
 from ..models.text import encode_text
 from ..models.tokenizers import random_token_sequences
-from ..core.spec import RunSpec
 from ..records.layout import ResultsTree
+from .artifacts import ArtifactStore
 
 ENERGY_TEXTS = 80
 ENERGY_TEXT_LENGTH = 8

@@ -11,10 +11,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..planning.plan import Plan
-from ..records.layout import ResultsTree
 from ..core.registry import Registry
 from ..core.spec import RunSpec
+from ..planning.plan import Plan
+from ..records.layout import ResultsTree
 from .ledger import Ledger, Submission
 from .options import LaunchOptions
 

@@ -16,13 +16,13 @@ from typing import Any
 import submitit
 import torch
 
+from ..core.log import log
+from ..core.spec import RunSpec
 from ..engine.distributed import SINGLE, DistEnv, init, read_env
 from ..engine.execute import RunFailed, execute
 from ..planning.plan import dependencies
-from ..core.spec import RunSpec
 from ..records.layout import ResultsTree
 from ..records.lock import RunBusyError
-from ..core.log import log
 
 
 class RunsFailed(RuntimeError):

@@ -16,12 +16,11 @@ from typing import Any
 
 import submitit
 
-from ..planning.plan import Plan
 from ..core.log import log
+from ..planning.plan import Plan
 from .base import ACTIVE_STATES, LAUNCHERS, Launcher, packs
 from .job import RunJob
 from .ledger import Ledger, Submission, logs_dir
-
 
 
 @LAUNCHERS.register("slurm")

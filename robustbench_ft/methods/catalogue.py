@@ -1,3 +1,19 @@
 """Imports every method module so each registers itself; add a new method's module here."""
 
-from . import carft, ema, ensemble, finetune, flyp, kd, l2sp, linear_probe, linear_probe_zs, lipsum, lpft, soup, tpgm, wise, zeroshot
+from . import (  # noqa: F401  (registering is what importing them does)
+    carft,
+    ema,
+    ensemble,
+    finetune,
+    flyp,
+    kd,
+    l2sp,
+    linear_probe,
+    linear_probe_zs,
+    lipsum,
+    lpft,
+    soup,
+    tpgm,
+    wise,
+    zeroshot,
+)

@@ -13,8 +13,8 @@ import torch
 
 from ..core.config import ConfigError
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
+from ..models.classifier import ImageClassifier
 from .base import METHODS
 from .context import RunContext
 from .finetune import FineTune

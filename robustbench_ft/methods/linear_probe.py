@@ -13,11 +13,11 @@ from __future__ import annotations
 import torch
 
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier
-from .logistic_regression import fit_probe_on_validation
 from ..core.log import log
+from ..models.classifier import ImageClassifier
 from .base import METHODS, Method
 from .context import RunContext
+from .logistic_regression import fit_probe_on_validation
 
 DEFAULT_CS = [10.0 ** k for k in range(-2, 6)]
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
+from ..models.classifier import ImageClassifier
 from .base import METHODS
 from .context import RunContext
 from .finetune import FineTune

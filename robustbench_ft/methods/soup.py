@@ -15,8 +15,8 @@ from typing import Any, Callable, Iterator
 import torch
 
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier
 from ..core.spec import RunSpec
+from ..models.classifier import ImageClassifier
 from .base import METHODS
 from .context import RunContext
 from .posthoc import PostHoc

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ..core.spec import RunSpec
 from ..data.benchmark import Benchmark, load_benchmark
 from ..methods.base import build_method
-from .plan import Plan
-from ..core.spec import RunSpec
 from ..records.layout import ResultsTree, RunState
+from .plan import Plan
 
 
 def run_cost(spec: RunSpec, benchmark: Benchmark) -> tuple[int, int]:

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..core.config import ConfigError, read_yaml
 from ..core.compose import canonical_method, with_eval_every
+from ..core.config import ConfigError, read_yaml
 from .plan import Plan, plan_grid
 
 SWEEP_KEYS = ("benchmarks", "methods", "seeds", "settings", "grid", "launcher")

@@ -4,8 +4,7 @@ files live in checkpoints.py, which this package does not import, so reading rec
 Migrations of folders written by older versions: migrate.py.
 """
 
-from .layout import (ErrorRecord, Inspection, ResultsTree, RunFolder, RunState, UnreadableFileError,
-                     read_json)
+from .layout import ErrorRecord, Inspection, ResultsTree, RunFolder, RunState, UnreadableFileError, read_json
 from .lock import RunBusyError, RunLock
 from .result import Evaluation, RunResult, TrainRecord
 from .runlog import MetricsLog, MetricsReading

@@ -26,7 +26,6 @@ import pandas as pd  # noqa: E402
 
 from .robustness import RobustnessFit  # noqa: E402
 
-
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7.5,
                      "figure.dpi": 150, "savefig.bbox": "tight"})
 MARKERS = "osD^v<>PX*h"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.config import ConfigError
 from ..core.atomic import atomic_write, atomic_write_text
+from ..core.config import ConfigError
 from .claims import claims_markdown
 from .collect import collect, tidy_csv
 from .curves import load_curves, plot_training_curves

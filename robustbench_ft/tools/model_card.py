@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..engine.evaluate import evaluate
-from ..models.loading import embedded_weights_path
 from ..core.atomic import atomic_write_text
+from ..engine.evaluate import evaluate
 from ..engine.workbench import open_workbench
+from ..models.loading import embedded_weights_path
 
 
 def card_path(model: str = "tiny-clip"):

@@ -19,13 +19,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..core.atomic import atomic_write_text
+from ..core.log import log
 from ..data.captions import caption_vocabulary, make_caption, size_word
 from ..data.shapes import CLASSES
 from ..data.styles import DOMAINS
 from ..data.synthetic import COLOUR_NAMES, load_split
 from ..models.loading import embedded_weights_path, load_clip
-from ..core.atomic import atomic_write_text
-from ..core.log import log
 
 
 @dataclass(frozen=True)

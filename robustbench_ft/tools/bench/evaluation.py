@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ...engine.evaluate import evaluate, evaluate_each, val_accuracy, val_accuracy_each
 from ...engine.context import EngineContext
-from ...methods.base import build_method
+from ...engine.evaluate import evaluate, evaluate_each, val_accuracy, val_accuracy_each
 from ...engine.workbench import workbench_for
+from ...methods.base import build_method
 from .timing import Ratio, alternate, ratio, spread
 from .training import scratch, spec_of, stand_in_run
 

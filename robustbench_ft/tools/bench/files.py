@@ -19,8 +19,8 @@ import yaml
 from PIL import Image
 
 from ...data.benchmark import load_benchmark
-from ...methods.base import build_method
 from ...engine.workbench import workbench_for
+from ...methods.base import build_method
 from .evaluation import _tuned_stand_in, one_by_one, one_pass, wise_variants
 from .timing import Ratio, alternate, ratio, spread
 from .training import scratch, spec_of, stand_in_run

@@ -38,8 +38,8 @@ def training_peak(method: str, benchmark: str, model: str, pretrained: str | Non
 
 
 def _child(method: str, benchmark: str, model: str, pretrained: str | None, batch: int, steps: int) -> int:
-    from .training import frozen_forward_every_step, scratch, spec_of, stepper
     from ...engine.workbench import workbench_for
+    from .training import frozen_forward_every_step, scratch, spec_of, stepper
     with scratch() as root, frozen_forward_every_step(True):  # the frozen forward's memory, not a table's
         spec = spec_of(method, benchmark, model, pretrained, batch)
         workbench = workbench_for(spec, root)

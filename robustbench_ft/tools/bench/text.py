@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 
 import torch
-
 from open_clip import IMAGENET_CLASSNAMES, OPENAI_IMAGENET_TEMPLATES
 
 from ...models.loading import load_clip

@@ -17,16 +17,16 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ...records.checkpoints import save_checkpoint
-from ...records.layout import ResultsTree
-from ...records.result import Evaluation, RunResult
 from ...data.benchmark import load_benchmark
 from ...engine.context import EngineContext
+from ...engine.train import Trainer
+from ...engine.workbench import workbench_for
 from ...methods.base import build_method
 from ...methods.frozen_features import FrozenFeatures
 from ...planning import make_spec
-from ...engine.train import Trainer
-from ...engine.workbench import workbench_for
+from ...records.checkpoints import save_checkpoint
+from ...records.layout import ResultsTree
+from ...records.result import Evaluation, RunResult
 from .timing import Ratio, alternate, ratio, spread
 
 
