@@ -36,9 +36,17 @@ def mini_benchmark(tmp_path_factory) -> str:
     config["name"] = "mini"
     config["per_class"] = {"train": 4, "val": 2, "test": 2}
     config["train"] = {"steps": 4, "batch_size": 16, "lr": 3e-4, "weight_decay": 0.1, "eval_every": 2}
-    path = Path(tmp_path_factory.mktemp("bench")) / "mini.yaml"
+    path = Path(tmp_path_factory.mktemp("benchmark")) / "mini.yaml"
     path.write_text(yaml.safe_dump(config))
     return str(path)
+
+
+@pytest.fixture()
+def fixture_results(tmp_path) -> Path:
+    """A results folder of fixed records (fake_records.write_fixture_runs)."""
+    from fake_records import write_fixture_runs
+    write_fixture_runs(tmp_path / "results")
+    return tmp_path / "results"
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

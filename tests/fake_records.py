@@ -33,3 +33,34 @@ def write_run(root: Path, benchmark: str, method: str, seed: int, records: list[
 
 def record(splits: dict[str, dict[str, float]], val_acc: float, alpha: float | None = None) -> Evaluation:
     return Evaluation(splits, val_acc, alpha)
+
+
+SPLITS = {"photo": "id", "sketch": "ood", "clipart": "ood"}
+METRICS = ("acc", "nll", "ece", "feature_distortion", "energy_gap")
+
+
+def _value(method_index: int, seed: int, split_index: int, metric_index: int, alpha: float) -> float:
+    """A fixed, irregular but exactly reproducible number for every cell."""
+    base = 0.5 + 0.07 * method_index - 0.05 * split_index + 0.011 * seed + 0.003 * metric_index
+    return round(base + 0.02 * alpha * (1 - alpha) - 0.01 * alpha * split_index, 6)
+
+
+def write_fixture_runs(root: Path) -> None:
+    """The report tests' results: four methods x three seeds on a benchmark 'toy', every number
+    fixed (the golden files are made from them), a failed run and an unfinished one."""
+    # method -> (quality index, alphas); WiSE interpolates "FT-like" numbers
+    methods = {"zeroshot": (0, [None]), "ft": (1, [None]), "lipsum": (2, [None]),
+               "ft+wise": (1, [0.0, 0.5, 1.0])}
+    for method, (m_index, alphas) in methods.items():
+        for seed in (0, 1, 2):
+            recs = []
+            for a_index, alpha in enumerate(alphas):
+                splits = {s: {m: _value(m_index, seed, i, j, alpha or 0.0) for j, m in enumerate(METRICS)}
+                          for i, s in enumerate(SPLITS)}
+                recs.append(record(splits, 0.6 + 0.01 * a_index * (2 - a_index) + 0.001 * seed, alpha))
+            hparams = {"lipsum": {"lam": 1.0}} if method == "lipsum" else {}
+            write_run(root, "toy", method, seed, recs, hparams, lr=1e-3 if method == "zeroshot" else 3e-4)
+    broken = ResultsTree(root).run("toy", "ft", "broken")  # a failed run
+    broken.start({"method": "ft"})
+    broken.write_error("NonFiniteLossError: nan", "")
+    ResultsTree(root).run("toy", "ft", "running").start({"method": "ft"})  # started, no result yet

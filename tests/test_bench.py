@@ -34,10 +34,10 @@ def test_the_jpeg_world_is_a_folder_benchmark_of_the_embedded_images(tmp_path):
     from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.tools.bench.files import jpeg_world
     path, images = jpeg_world(tmp_path, {"train": 2, "test": 1}, size=48)
-    bench = load_benchmark(path)
-    assert images == 6 * 12 and len(bench.test_set("sketch")) == 12
-    assert len(bench.train_set()) + len(bench.val_set()) == 24
-    x, _ = next(iter(bench.test_set("photo").eval_batches(4, _inputs(), "cpu")))
+    benchmark = load_benchmark(path)
+    assert images == 6 * 12 and len(benchmark.test_set("sketch")) == 12
+    assert len(benchmark.train_set()) + len(benchmark.val_set()) == 24
+    x, _ = next(iter(benchmark.test_set("photo").eval_batches(4, _inputs(), "cpu")))
     assert x.shape == (4, 3, 32, 32)
 
 

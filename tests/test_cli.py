@@ -92,3 +92,60 @@ def test_missing_weights_file_through_the_cli(capsys, tmp_path, mini_benchmark):
 def test_unknown_report_format_is_a_clear_error(capsys, tmp_path):
     assert main(["report", "--results", str(tmp_path), "--format", "md,xlsx"]) == 2
     assert "unknown report formats ['xlsx']" in capsys.readouterr().err
+
+
+SAMPLE_VALUES = {  # a value other than the default for every RunSpec field a run flag sets
+    "model": "tiny-clip", "pretrained": "none", "steps": 7, "batch_size": 8, "lr": 0.002, "weight_decay": 0.0,
+    "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.5, "accum_steps": 2, "eval_every": 3,
+    "selection": "last", "precision": "fp32", "templates": "simple", "data_root": "/data/elsewhere", "workers": 0,
+    "checkpoint_every": 5, "log": "tensorboard", "compile": True,
+}
+
+
+def test_every_run_field_is_a_flag_and_means_what_its_yaml_key_means(mini_benchmark, tmp_path):
+    """Each RunSpec field a request may set is a `run` flag made from the field, and giving it on
+    the command line makes the same spec as giving it in the benchmark's `train:` block."""
+    import yaml
+
+    from robustbench_ft.cli.experiments import SPEC_FLAGS, _spec_overrides
+    from robustbench_ft.cli.main import build_parser
+    from robustbench_ft.core.method_info import train_keys
+    from robustbench_ft.planning import make_spec, plan_grid
+    assert sorted(SAMPLE_VALUES) == sorted(SPEC_FLAGS) == train_keys()
+    base = yaml.safe_load(open(mini_benchmark))
+    for name, value in SAMPLE_VALUES.items():
+        given = {name: value, "eval_every": 3} if name == "steps" else {name: value}  # steps alone sets eval_every
+        if name == "model":
+            given["pretrained"] = "embedded"
+        flags = [a for k, v in given.items() for a in
+                 ([f"--{k.replace('_', '-')}"] if v is True else [f"--{k.replace('_', '-')}", str(v)])]
+        args = build_parser().parse_args(["run", "--dataset", mini_benchmark, *flags])
+        by_flag = plan_grid(["ft"], [0], mini_benchmark, base["train"], _spec_overrides(args)).specs[0]
+        declared = tmp_path / f"{name}.yaml"
+        declared.write_text(yaml.safe_dump({**base, "train": {**base["train"], **given}}))
+        by_yaml = make_spec("ft", yaml.safe_load(declared.read_text())["train"], mini_benchmark, 0)
+        assert by_flag == by_yaml, name
+        assert getattr(by_flag, name) == (None if value == "none" else value), name
+
+
+def test_pretrained_none_in_a_benchmark_yaml_is_random_initialisation(mini_benchmark, tmp_path, capsys):
+    import json
+
+    import yaml
+    config = yaml.safe_load(open(mini_benchmark))
+    config["train"]["pretrained"] = "none"
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["run", "--methods", "zeroshot", "--dataset", str(path), "--results", str(tmp_path / "r")]) == 0
+    result = json.loads(next((tmp_path / "r").rglob("result.json")).read_text())
+    assert result["spec"]["pretrained"] is None and result["identity"]["pretrained"] is None
+
+
+def test_report_rule_and_its_old_spelling(fixture_results, tmp_path, capsys):
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "a"), "--rule", "all"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "b"), "--selection", "all"]) == 0
+    err = capsys.readouterr().err
+    assert "note: `report --selection` is now `report --rule`" in err and len([x for x in err.splitlines()
+                                                                                 if x.startswith("note:")]) == 1
+    assert (tmp_path / "a" / "toy" / "accuracy.md").read_text() == (tmp_path / "b" / "toy" / "accuracy.md").read_text()

@@ -75,9 +75,9 @@ def test_evaluation_outputs_do_not_depend_on_the_evaluation_batch_size():
     from dataclasses import replace
 
     from robustbench_ft.engine.workbench import open_workbench
-    bench = open_workbench("embedded", "tiny-clip", "embedded", torch.device("cpu"))
-    model = bench.fresh_classifier()
-    split = bench.benchmark.test_set("sketch")  # 1,800 images
-    outputs = [replace(bench, eval_batch_size=size).predict(model, split) for size in (100, 128, 512)]
+    workbench = open_workbench("embedded", "tiny-clip", "embedded", torch.device("cpu"))
+    model = workbench.fresh_classifier()
+    split = workbench.benchmark.test_set("sketch")  # 1,800 images
+    outputs = [replace(workbench, eval_batch_size=size).predict(model, split) for size in (100, 128, 512)]
     for other in outputs[1:]:
         assert torch.equal(other.logits, outputs[0].logits) and torch.equal(other.features, outputs[0].features)

@@ -208,6 +208,7 @@ def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchma
     assert evaluate(variants[0], workbench) == result.evaluations[0].splits and not decoded  # alpha 0: stored zero-shot outputs
 
 
+@pytest.mark.slow
 def test_lipsum_on_a_real_open_clip_architecture(mini_benchmark, tmp_path):
     """ViT-S-32, random init: 224 px inputs, CLIP's BPE tokenizer and its random-text range."""
     spec = spec_for("lipsum", mini_benchmark, model="ViT-S-32", pretrained=None, steps=1, batch_size=8)

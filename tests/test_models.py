@@ -50,6 +50,7 @@ def test_unknown_model_is_a_clear_error():
         load_clip("no-such-model", None)
 
 
+@pytest.mark.slow
 def test_model_card_numbers_reproduce():
     card = read_card()
     measured = measure_card(write=False)["zeroshot_test_accuracy"]

@@ -82,23 +82,23 @@ def test_corrupt_jpeg_is_named_or_skipped_and_counted(tmp_path, capsys):
     bad = base / "sketch" / "cello" / "sketch_test_0_0.jpg"
     bad.write_bytes(b"not a jpeg")
     for workers in (0, 2):  # raised in the main process, one clear line, with or without workers
-        bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=workers)
+        benchmark = load_benchmark("domainnet", data_root=str(tmp_path), workers=workers)
         with pytest.raises(BadImageError, match=f"^cannot decode image {bad}: UnidentifiedImageError") as err:
-            list(bench.test_set("sketch").eval_batches(4, INPUTS))
+            list(benchmark.test_set("sketch").eval_batches(4, INPUTS))
         assert "\n" not in str(err.value)
     assert main(["data", "check", "--dataset", "domainnet", "--data-root", str(tmp_path), "--deep"]) == 1
     assert f"1 images that do not decode: {bad}" in capsys.readouterr().out
-    bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
-    bench.skip_bad_images = True  # as `skip_bad_images: true` in the YAML
-    split = bench.test_set("sketch")
+    benchmark = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
+    benchmark.skip_bad_images = True  # as `skip_bad_images: true` in the YAML
+    split = benchmark.test_set("sketch")
     batches = list(split.eval_batches(4, INPUTS))
     assert sum(len(labels) for _, labels in batches) == 5 and split.bad_images == {bad}
 
 
 def test_training_batches_do_not_depend_on_the_number_of_workers(domainnet, tmp_path):
     def first_batches(workers: int) -> list[torch.Tensor]:
-        bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=workers)
-        stream = bench.train_set().train_batches(4, torch.Generator().manual_seed(3), INPUTS)
+        benchmark = load_benchmark("domainnet", data_root=str(tmp_path), workers=workers)
+        stream = benchmark.train_set().train_batches(4, torch.Generator().manual_seed(3), INPUTS)
         return [next(stream) for _ in range(7)]  # past the end of the first epoch
 
     for (x0, y0), (x2, y2) in zip(first_batches(0), first_batches(2)):
@@ -108,8 +108,8 @@ def test_training_batches_do_not_depend_on_the_number_of_workers(domainnet, tmp_
 
 def test_each_rank_decodes_its_shard_of_the_one_process_batch(domainnet, tmp_path):
     def batches(shard: tuple[int, int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        bench = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
-        stream = bench.train_set().train_batches(4, torch.Generator().manual_seed(3), INPUTS, shard=shard)
+        benchmark = load_benchmark("domainnet", data_root=str(tmp_path), workers=0)
+        stream = benchmark.train_set().train_batches(4, torch.Generator().manual_seed(3), INPUTS, shard=shard)
         return [next(stream) for _ in range(5)]
 
     whole, first, second = batches((0, 1)), batches((0, 2)), batches((1, 2))
@@ -168,10 +168,10 @@ def _shapes(tmp_path, extra: str = ""):
 
 
 def test_a_folder_benchmark_is_yaml_alone(tmp_path):
-    bench = load_benchmark(_shapes(tmp_path), workers=0)
-    assert bench.classes == ["circle", "square"]
-    assert bench.test_set("sketch").class_subset == [1] and bench.test_set("photo").class_subset is None
-    assert len(bench.train_set()) + len(bench.val_set()) == 6
+    benchmark = load_benchmark(_shapes(tmp_path), workers=0)
+    assert benchmark.classes == ["circle", "square"]
+    assert benchmark.test_set("sketch").class_subset == [1] and benchmark.test_set("photo").class_subset is None
+    assert len(benchmark.train_set()) + len(benchmark.val_set()) == 6
 
 
 def test_skipped_images_are_counted_in_the_runs_record(tmp_path):

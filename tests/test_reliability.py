@@ -43,10 +43,10 @@ def test_a_torn_record_is_listed_as_corrupt_and_the_rest_still_report(tmp_path, 
     torn = sorted(results.rglob("result.json"))[0]
     torn.write_text(torn.read_text()[: len(torn.read_text()) // 2])
     collection = collect(results)
-    assert [why.split(" (")[0] for _, why in collection.skipped] == ["result.json unreadable"]
+    assert [why.split(" (")[0] for _, why in collection.skipped] == [f"{torn}: unreadable"]
     assert collection.frame["seed"].nunique() == 1
     assert main(["report", "--results", str(results), "--out", str(tmp_path / "r"), "--format", "md"]) == 0
-    assert f"skipped {torn.parent}: result.json unreadable (JSONDecodeError: " in capsys.readouterr().err
+    assert f"skipped {torn.parent}: {torn}: unreadable (JSONDecodeError: " in capsys.readouterr().err
 
 
 @pytest.mark.slow

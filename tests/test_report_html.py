@@ -6,7 +6,6 @@ import os
 import re
 
 import pytest
-from test_report import fixture_results  # noqa: F401  (the fixed records of the golden tests)
 
 from robustbench_ft.cli.main import main
 from robustbench_ft.report.browser import find_browser, page_status

@@ -38,10 +38,10 @@ pytestmark = [pytest.mark.slurm, pytest.mark.skipif(not _slurm_up(), reason="no 
 
 def _sweep(tmp_path: Path, **extra: str) -> Path:
     """4 runs in 2 waves: FT at two learning rates, then a WiSE curve on each."""
-    bench = _tiny_benchmark(tmp_path)
+    tiny = _tiny_benchmark(tmp_path)
     path = tmp_path / "sweep.yaml"
     path.write_text(f"""
-benchmarks: [{bench}]
+benchmarks: [{tiny}]
 methods: [ft+wise]
 seeds: [0]
 settings: {{steps: 12, eval_every: 4, batch_size: 32, wise.alphas: [0, 0.5, 1]}}
@@ -130,8 +130,8 @@ INTERRUPTIONS = {
 @pytest.mark.parametrize("interruption", list(INTERRUPTIONS))
 def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tmp_path, interruption):
     from robustbench_ft.launch.slurm import SlurmLauncher
-    bench = _tiny_benchmark(tmp_path)
-    command = ["run", "--methods", "ft", "--dataset", bench, "--steps", "240", "--batch-size", "32",
+    tiny = _tiny_benchmark(tmp_path)
+    command = ["run", "--methods", "ft", "--dataset", tiny, "--steps", "240", "--batch-size", "32",
                "--eval-every", "80", "--lr", "1e-4", "--checkpoint-every", "10"]
     requeued = tmp_path / "requeued"
     assert main([*command, "--results", str(requeued), "--launcher", "slurm", "--cpus-per-task", "1"]) == 0
@@ -166,8 +166,8 @@ def test_a_job_requeued_mid_training_resumes_and_matches_an_uninterrupted_run(tm
 
 
 def test_a_two_task_slurm_job_trains_with_ddp_and_matches_one_process(tmp_path):
-    bench = _tiny_benchmark(tmp_path)
-    command = ["run", "--methods", "lipsum", "--dataset", bench, "--steps", "8", "--batch-size", "32",
+    tiny = _tiny_benchmark(tmp_path)
+    command = ["run", "--methods", "lipsum", "--dataset", tiny, "--steps", "8", "--batch-size", "32",
                "--eval-every", "4"]
     assert main([*command, "--results", str(tmp_path / "one")]) == 0
     assert main([*command, "--results", str(tmp_path / "two"), "--launcher", "slurm", "--tasks-per-job", "2",

@@ -78,18 +78,6 @@ def test_selection_last_keeps_final_weights(mini_benchmark, tmp_path):
     assert result.train.best_step == 3
 
 
-def test_gradient_accumulation_and_clipping_run(mini_benchmark, tmp_path):
-    spec = spec_for("ft", mini_benchmark, steps=2, accum_steps=2, grad_clip=1.0, batch_size=8)
-    result = execute(spec, tmp_path)
-    assert result.train.steps == 2
-
-
-def test_bf16_autocast_runs_on_cpu(mini_benchmark, tmp_path):
-    spec = spec_for("lipsum", mini_benchmark, steps=2, precision="bf16")
-    result = execute(spec, tmp_path)
-    assert 0 <= result.evaluations[0].splits["photo"]["acc"] <= 1
-
-
 def test_a_failed_run_skips_its_dependents_and_spares_the_rest(mini_benchmark, tmp_path, monkeypatch):
     from robustbench_ft.launch.job import run_pack
     from robustbench_ft.planning import plan_grid

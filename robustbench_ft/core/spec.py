@@ -63,7 +63,8 @@ class RunSpec:
     pretrained: str | None = _field("embedded", "open_clip tag or local weights file for the model; none: random init")
     seed: int = _field(0, "the run's seed")
     steps: int = _field(370, "optimiser steps")
-    batch_size: int = _field(128, "images per optimiser step (over every process of a DDP run)")
+    batch_size: int = _field(128, "images per micro-batch, split over the processes of a DDP run (an optimiser "
+                             "step sees batch_size x accum_steps)")
     lr: float = _field(3e-4, "peak learning rate of AdamW")
     weight_decay: float = _field(0.1, "AdamW weight decay (presets: 0.1; the Lipsum-FT code's default is 0)")
     warmup_frac: float = _field(0.1, "fraction of the steps spent warming the lr up linearly from 0")

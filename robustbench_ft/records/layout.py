@@ -52,11 +52,6 @@ class UnreadableFileError(ConfigError):
         super().__init__(f"{path}: unreadable ({why})" + (f"; {advice}" if advice else ""))
         self.path, self.why = Path(path), why
 
-    @property
-    def short(self) -> str:
-        """The same, naming the file within its run folder: 'result.json unreadable (...)'."""
-        return f"{self.path.name} unreadable ({self.why})"
-
 
 class RunState(str, Enum):
     DONE = "done"                # result.json holds a readable record
@@ -72,8 +67,8 @@ class Inspection:
     """A run folder's state, the reason behind it, and every unreadable file met on the way."""
 
     state: RunState
-    reason: str = ""
-    problems: tuple[str, ...] = ()
+    reason: str = ""                 # one line: a failure's reason, or the unreadable file behind the state
+    problems: tuple[str, ...] = ()   # every other unreadable file met, its path in full, one line each
     result: RunResult | None = None  # the record, when the run is done
 
 
@@ -180,15 +175,14 @@ class RunFolder:
             try:
                 return Inspection(RunState.DONE, result=self.read_result())
             except UnreadableFileError as err:
-                return Inspection(RunState.CORRUPT, err.short, (str(err),))
+                return Inspection(RunState.CORRUPT, str(err))
             except FileNotFoundError:  # removed meanwhile: judged by what else is there
                 pass
         if self.error_file.exists():
             try:
                 reason = self.read_error().reason
             except UnreadableFileError as err:
-                reason = err.short
-                problems.append(str(err))
+                reason = str(err)
             except FileNotFoundError:
                 reason = "error.json removed while it was read"
             return Inspection(RunState.FAILED, (reason.splitlines() or [""])[0][:300], tuple(problems))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..core.log import log
+
 HEARTBEAT_SECONDS = 60.0
 STALE_SECONDS = 600.0  # ten missed heartbeats: the owner on another host is dead
 
@@ -38,22 +40,24 @@ class LockReading:
 
 
 def read_lock(path: Path) -> LockReading:
-    """Who holds the lock at `path`, if a live process does."""
+    """Who holds the lock at `path`, if a live process does. A lock whose content cannot be read
+    (being written, or torn) is judged by its age alone."""
     try:
-        text = path.read_text()
+        content = path.read_bytes()
         age = time.time() - path.stat().st_mtime
     except FileNotFoundError:
         return LockReading(None)
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
         return LockReading(None, f"{path}: unreadable ({type(err).__name__}: {err}); the lock is ignored")
     try:
-        held = json.loads(text)
+        held = json.loads(content.decode("utf-8"))
         if not isinstance(held, dict):
             raise ValueError(f"expected an object, got {type(held).__name__}")
         problem = None
-    except ValueError as err:
+    except ValueError as err:  # UnicodeDecodeError too
         held = {}
-        problem = (f"{path}: unreadable ({type(err).__name__}: {err}); judged by its age "
+        why = str(err).splitlines()[0][:120] if content else "empty"
+        problem = (f"{path}: unreadable ({type(err).__name__}: {why}); judged by its age "
                    f"({age:.0f} s since it was written or refreshed)")
     return LockReading(None if _stale(held, age) else held, problem)
 
@@ -86,11 +90,15 @@ class RunLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                held = read_lock(self.path).holder
+                reading = read_lock(self.path)
+                held = reading.holder
                 if held is not None:
-                    raise RunBusyError(f"{self.path.parent} is being computed by pid {held.get('pid')} on "
-                                       f"{held.get('host')}; skipped here (remove {self.path} if no such "
-                                       f"process exists)") from None
+                    who = (f"pid {held.get('pid')} on {held.get('host')}" if held else
+                           "a process whose lock cannot be read yet (being written, or torn)")
+                    raise RunBusyError(f"{self.path.parent} is being computed by {who}; skipped here "
+                                       f"(remove {self.path} if no such process exists)") from None
+                if reading.problem:
+                    log(f"{reading.problem}: taken over")
                 aside = self.path.with_name(f".{self.path.name}.stale.{os.getpid()}")
                 try:
                     os.replace(self.path, aside)  # of two takers one wins the rename; both race for O_EXCL

@@ -106,8 +106,7 @@ def collect(results_root: str | Path) -> Collection:
             continue
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
-        others = seen.problems[1:] if seen.state is RunState.CORRUPT else seen.problems  # [0]: the reason
-        skipped.append((str(folder.path), "; ".join([why, *others])))
+        skipped.append((str(folder.path), "; ".join([why, *seen.problems])))
     return Collection(_frame(parsed), skipped, folders)
 
 
