@@ -89,3 +89,16 @@ def test_a_folder_that_cannot_be_migrated_is_listed_and_kept(v1_results, capsys)
     assert lpft.is_dir() and "lp_lr: 0.01" in spec_file.read_text()
     assert main(["migrate", "--results", str(v1_results)]) == 1
     assert f"not migrated {lpft}" in capsys.readouterr().err
+
+
+def test_a_folder_being_computed_is_left_to_its_owner(v1_results):
+    """Migration takes each folder's run lock: one a live process holds is listed, not moved."""
+    ft = next((v1_results / "embedded" / "ft").iterdir())
+    with ResultsTree(v1_results).run("embedded", "ft", ft.name).lock():
+        outcome = migrate_results(v1_results)
+        assert [folder for folder, _ in outcome.not_migrated] == [ft]
+        assert "is being computed by pid" in outcome.not_migrated[0][1]
+        assert ft.is_dir() and len(outcome.moved) == len(list(v1_results.glob("*/*/*"))) - 1
+    again = migrate_results(v1_results)  # once it is free, it moves like the others
+    assert not again.not_migrated and [old for old, _ in again.moved] == [ft]
+    assert not list(v1_results.rglob("run.lock"))
