@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from robustbench_ft.cli.main import main
 
 

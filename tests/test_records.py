@@ -96,9 +96,9 @@ def test_every_unreadable_file_is_named_by_every_command_that_meets_it(mini_benc
 
 
 def test_a_result_record_round_trips_and_a_malformed_one_is_named(tmp_path, mini_benchmark):
+    from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.engine.execute import execute
     from robustbench_ft.planning import make_spec
-    from robustbench_ft.data.benchmark import load_benchmark
     spec = make_spec("ft", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0, {"steps": 2})
     result = execute(spec, tmp_path)
     folder = ResultsTree(tmp_path).of(spec)

@@ -6,7 +6,7 @@ the loss is (`loss_terms`, summed by the trainer), what happens after each optim
 once training is over (`variants`: the trained model itself, or e.g. one WiSE interpolation per
 alpha). Methods register by decorator in METHODS; `a+b` composes a post-hoc method b onto a.
 Each method declares its hyper-parameters once, as `HParam`s on its class; it reads their typed
-values from `self.hp`. Its label, reference and description live in its preset (method_info.py).
+values from `self.hp`. Its label, reference and description live in its preset (core/method_info.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The zero-shot image encoder's features of the training split (unaugmented: the evaluation
 transform) are fitted with a multinomial logistic regression with bias, L2 strength C swept over
-a log grid and chosen on the ID validation split (probe.py, L-BFGS), as Kumar et al. do with
+a log grid and chosen on the ID validation split (logistic_regression.py, L-BFGS), as Kumar et al. do with
 scikit-learn. The classifier then holds W / s as its head and b as its bias (s: the fixed logit
 scale), so its logits are the probe's. Nothing trains through the shared trainer; the weights are
 kept, so LP-FT starts from them.

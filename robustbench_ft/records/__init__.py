@@ -4,10 +4,10 @@ files live in checkpoints.py, which this package does not import, so reading rec
 Migrations of folders written by older versions: migrate.py.
 """
 
-from .layout import ErrorRecord, Inspection, ResultsTree, RunFolder, RunState, UnreadableFileError, read_json
+from .layout import ErrorRecord, Inspection, ResultsTree, RunFolder, RunState, UnreadableFileError
 from .lock import RunBusyError, RunLock
 from .result import Evaluation, RunResult, TrainRecord
 from .runlog import MetricsLog, MetricsReading
 
 __all__ = ["ErrorRecord", "Evaluation", "Inspection", "MetricsLog", "MetricsReading", "ResultsTree", "RunBusyError",
-           "RunFolder", "RunLock", "RunResult", "RunState", "TrainRecord", "UnreadableFileError", "read_json"]
+           "RunFolder", "RunLock", "RunResult", "RunState", "TrainRecord", "UnreadableFileError"]

@@ -82,7 +82,7 @@ def _why(err: Exception) -> str:
     return f"{type(err).__name__}: {err}".splitlines()[0][:300]
 
 
-def read_json(path: Path) -> Any:
+def _read_json(path: Path) -> Any:
     """A JSON file's content; a missing file raises FileNotFoundError, any other failure
     UnreadableFileError naming the file."""
     try:
@@ -111,9 +111,6 @@ class RunFolder:
     def benchmark(self) -> str:
         return self.path.parent.parent.name
 
-    def file(self, name: str) -> Path:
-        return self.path / name
-
     spec_file = property(lambda self: self.path / SPEC)
     metrics_file = property(lambda self: self.path / METRICS)
     resume_file = property(lambda self: self.path / RESUME)
@@ -126,7 +123,7 @@ class RunFolder:
     def read_result(self) -> RunResult:
         """The finished record; FileNotFoundError when there is none, UnreadableFileError when it
         cannot be read or is not a result record."""
-        data = read_json(self.result_file)
+        data = _read_json(self.result_file)
         try:
             return RunResult.from_json(data)
         except (KeyError, TypeError, ValueError) as err:
@@ -141,7 +138,7 @@ class RunFolder:
         return True
 
     def read_error(self) -> ErrorRecord:
-        data = read_json(self.error_file)
+        data = _read_json(self.error_file)
         if not isinstance(data, dict) or not isinstance(data.get("reason"), str):
             raise UnreadableFileError(self.error_file, "not an error record (no 'reason')")
         return ErrorRecord(data["reason"], str(data.get("details", "")))
@@ -163,10 +160,6 @@ class RunFolder:
 
     def has_resume_state(self) -> bool:
         return self.resume_file.is_file()
-
-    def lock_holder(self) -> dict[str, Any] | None:
-        """Who computes the run now ({host, pid, since}), or None when no live process holds it."""
-        return read_lock(self.lock_file).holder
 
     def inspect(self) -> Inspection:
         """The folder's state; each unreadable file met is named in `problems`, one line each."""
