@@ -527,3 +527,43 @@ def test_fingerprints_see_every_bit_and_ignore_the_batch():
     a, b = fingerprints(x), fingerprints(y)
     assert torch.equal(a[[0, 1, 3, 4]], b[[0, 1, 3, 4]]) and not torch.equal(a[2], b[2])
     assert torch.equal(fingerprints(x[2:4]), a[2:4])  # a row's digest does not depend on its batch
+
+
+@pytest.mark.parametrize("method, term", [("lipsum", "lipsum"), ("carft", "carft")])
+@pytest.mark.parametrize("policy, precompute", [([], True), (["hflip"], True), (["hflip"], False)],
+                         ids=["features computed once", "both flips computed once", "frozen forward every step"])
+def test_the_regulariser_is_exactly_zero_at_the_start_under_bf16(mini_benchmark, tmp_path, monkeypatch, method,
+                                                                 term, policy, precompute):
+    """Under bf16 autocast (GPUs, or `precision: bf16` on a CPU) the zero-shot features a regulariser
+    compares with are computed under the same autocast as the tuned forward, also when they are
+    computed once up front: at theta_0 the term is exactly 0, as in fp32."""
+    import yaml
+
+    from robustbench_ft.methods.frozen_features import FrozenFeatures
+    from robustbench_ft.methods.lipsum import lipsum_regulariser
+    monkeypatch.setattr(FrozenFeatures, "precompute", precompute)  # False: the path random crops take
+    config = yaml.safe_load(open(mini_benchmark))
+    config.update(name=f"mini-bf16-{len(policy)}", augment=policy)
+    path = tmp_path / "benchmark.yaml"
+    path.write_text(yaml.safe_dump(config))
+    spec = spec_for(method, str(path), precision="bf16")
+    ctx = context(spec, tmp_path)
+    assert ctx.precision == "bf16"
+    chosen = build_method(spec)
+    model = ctx.workbench.fresh_classifier()
+    chosen.setup(model, ctx)
+    batches = ctx.workbench.benchmark.train_set().train_batches(8, torch.Generator().manual_seed(3),
+                                                                  ctx.workbench.inputs, "cpu")
+    for _ in range(3):
+        inputs, labels = next(batches)
+        with ctx.autocast():
+            logits, features = model(inputs)
+            terms = chosen.loss_terms(Batch(inputs, labels, logits, features), ctx)
+        assert features.dtype == torch.bfloat16 and terms[term].item() == 0.0
+    if method == "lipsum":  # the fault this guards against: fp32 reference features, bf16 tuned ones
+        with torch.no_grad():
+            fp32 = chosen.reference.features(inputs)
+        texts = chosen.text_features(ctx)
+        assert lipsum_regulariser(features, fp32, texts, ctx.workbench.logit_scale).item() > 0
+    stored = list((tmp_path / "_artifacts").rglob("train-features*.pt")) if (tmp_path / "_artifacts").exists() else []
+    assert all(p.stem.endswith("-bf16") for p in stored)

@@ -3,6 +3,7 @@ folder's finished runs and its process group."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,19 @@ class EngineContext:
     @property
     def shard(self) -> tuple[int, int]:
         return self.dist.shard()
+
+    @property
+    def precision(self) -> str:
+        """'bf16' when the trainer's forwards run under bf16 autocast (GPUs by default, or
+        `precision: bf16`), else 'fp32'."""
+        device = self.workbench.device
+        bf16 = self.spec.precision == "bf16" or (self.spec.precision == "auto" and device.type == "cuda")
+        return "bf16" if bf16 else "fp32"
+
+    def autocast(self) -> AbstractContextManager:
+        if self.precision == "bf16":
+            return torch.autocast(self.workbench.device.type, dtype=torch.bfloat16)
+        return nullcontext()
 
     def zeroshot_reference(self, model: ImageClassifier) -> ImageClassifier:
         """theta_0, frozen, for regularisers that compare the tuned model with it (Lipsum-FT, KD,

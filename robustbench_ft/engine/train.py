@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import os
 import time
-from contextlib import nullcontext
 from typing import Callable
 
 import torch
@@ -44,11 +43,6 @@ def lr_factor(step: int, total: int, warmup_frac: float, schedule: str = "cosine
         return 1.0
     progress = (step - warmup) / max(1, total - warmup)
     return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-
-def _autocast(spec: RunSpec, device: torch.device):
-    use_bf16 = spec.precision == "bf16" or (spec.precision == "auto" and device.type == "cuda")
-    return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
 
 
 def _check_finite(loss: torch.Tensor, terms: dict[str, torch.Tensor], step: int) -> None:
@@ -166,7 +160,7 @@ class Trainer:
         totals: dict[str, float] = {}
         for _ in range(spec.accum_steps):
             inputs, labels = next(batches)
-            with _autocast(spec, ctx.workbench.device):
+            with ctx.autocast():
                 logits, features = self.forward(inputs)
                 terms = self.method.loss_terms(Batch(inputs, labels, logits, features), ctx)
             loss = sum(terms.values())

@@ -37,7 +37,7 @@ class ContextAwareFineTune(FineTune):
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         workbench = ctx.workbench
         self.reference = ctx.zeroshot_reference(model)
-        self.reference_features = FrozenFeatures(self.reference, workbench, ctx.spec.batch_size)
+        self.reference_features = FrozenFeatures(self.reference, ctx)
         templates = workbench.benchmark.templates
         if len(templates) < 2:
             raise ValueError("CAR-FT needs at least 2 prompt templates (contexts); the benchmark has "

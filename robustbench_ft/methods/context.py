@@ -2,12 +2,13 @@
 
 A method reads its spec, the shared frozen models of its (benchmark, model) and a few services:
 the frozen zero-shot classifier as a reference, a finished run's weights it builds on, validation
-accuracy, and DDP wrapping. It never sees a run folder, the launcher, the CLI or the report, so a
+accuracy, DDP wrapping, and the autocast the trainer runs under. It never sees a run folder, the launcher, the CLI or the report, so a
 method is one small file that any engine (or a test double) can drive.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any, Callable, Protocol, Sequence
 
 import torch
@@ -63,6 +64,14 @@ class RunContext(Protocol):
     generator: torch.Generator   # the run's own random stream (saved and restored on resume)
     step: int                    # the optimiser step being taken
     shard: tuple[int, int]       # (rank, world size) of this process in a multi-process run
+
+    @property
+    def precision(self) -> str:
+        """'bf16' or 'fp32': the precision of the trainer's forwards."""
+
+    def autocast(self) -> AbstractContextManager:
+        """The autocast the trainer's forwards and loss terms run under: anything a method
+        precomputes to compare with them (frozen features) must be computed under it too."""
 
     def zeroshot_reference(self, model: ImageClassifier) -> ImageClassifier:
         """theta_0, frozen, in `model`'s mode: a term comparing the two is exactly 0 at the start."""

@@ -18,7 +18,7 @@ import functools
 import torch
 
 from ..models.classifier import ImageClassifier
-from .context import SharedModels
+from .context import RunContext
 
 FINGERPRINT_SEED = 2024
 
@@ -39,29 +39,36 @@ def _hash_weights(size: int, device: str) -> torch.Tensor:
 
 
 class FrozenFeatures:
-    """reference(inputs) -> the frozen encoder's normalised features of the batch."""
+    """reference(inputs) -> the frozen encoder's normalised features of the batch.
 
-    # False: always the frozen forward (workbench/ times that path, the one random crops take)
+    The table is computed under the trainer's autocast (ctx.autocast()), so under bf16 it holds
+    the very features the per-step frozen forward would give, and a regulariser comparing them
+    with the tuned model's is exactly 0 at the start in bf16 as in fp32; a table of one precision
+    is never read by a run of the other (its name says which)."""
+
+    # False: always the frozen forward (tools/bench times that path, the one random crops take)
     precompute = True
 
-    def __init__(self, reference: ImageClassifier, workbench: SharedModels, batch_size: int) -> None:
+    def __init__(self, reference: ImageClassifier, ctx: RunContext) -> None:
         self.reference = reference
         self.table: dict[tuple[int, int], int] | None = None
-        variants = workbench.inputs.fixed_variants()
+        workbench, variants = ctx.workbench, ctx.workbench.inputs.fixed_variants()
         if variants is not None and self.precompute:
-            name = "train-features" if variants == (False,) else "train-features-hflip"
-            stored = workbench.store.get_or_make(name, lambda: self._compute(workbench, batch_size, variants))
+            name = ("train-features" if variants == (False,) else "train-features-hflip") + \
+                ("-bf16" if ctx.precision == "bf16" else "")
+            stored = workbench.store.get_or_make(name, lambda: self._compute(ctx, variants))
             self.features = stored["features"].to(workbench.device)
             self.table = {tuple(fp): row for row, fp in enumerate(stored["fingerprints"].tolist())}
 
     @torch.no_grad()
-    def _compute(self, workbench: SharedModels, batch_size: int, flips: tuple[bool, ...]) -> dict[str, torch.Tensor]:
-        prints, features = [], []
+    def _compute(self, ctx: RunContext, flips: tuple[bool, ...]) -> dict[str, torch.Tensor]:
+        workbench, prints, features = ctx.workbench, [], []
         for flip in flips:
-            for inputs, _ in workbench.benchmark.train_set().plain_train_batches(batch_size, workbench.inputs,
-                                                                             workbench.device, flip):
+            for inputs, _ in workbench.benchmark.train_set().plain_train_batches(
+                    ctx.spec.batch_size, workbench.inputs, workbench.device, flip):
                 prints.append(fingerprints(inputs).cpu())
-                features.append(self.reference.features(inputs).float().cpu())
+                with ctx.autocast():
+                    features.append(self.reference.features(inputs).float().cpu())
         return {"fingerprints": torch.cat(prints), "features": torch.cat(features)}
 
     @torch.no_grad()

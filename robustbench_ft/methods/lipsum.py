@@ -58,7 +58,7 @@ class LipsumFT(FineTune):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.reference = ctx.zeroshot_reference(model)
-        self.reference_features = FrozenFeatures(self.reference, ctx.workbench, ctx.spec.batch_size)
+        self.reference_features = FrozenFeatures(self.reference, ctx)
         self.pool = unnamed_pool(ctx) if self.hp["text_pool"] == "unnamed" else None
         self._texts: tuple[int, torch.Tensor] | None = None  # (optimiser step, text features)
 
