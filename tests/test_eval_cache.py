@@ -49,10 +49,13 @@ def test_changed_files_or_transform_are_a_miss(tmp_path):
     for size in (32, 40):
         list(split.eval_batches(4, InputPipeline(MEAN, STD, size), cache=tmp_path / "cache"))
     assert len(list((tmp_path / "cache").glob("eval-*"))) == 2  # another transform: another entry
-    jpeg(split.paths[0], seed=99, size=30)  # the data changed under the same path
-    os.utime(split.paths[0], ns=(1, 1))
+    new = jpeg(split.paths[0].with_name("new.jpg"), seed=99, size=30)
+    os.replace(new, split.paths[0])  # a new copy under the same path, as sync tools replace a file
     fresh = _all(split.eval_batches(4, InputPipeline(MEAN, STD, 32), cache=tmp_path / "cache"))
     assert len(list((tmp_path / "cache").glob("eval-*"))) == 3
+    fewer = FileSplit(split.paths[1:], split.labels[1:], workers=0)  # a file less in the listing
+    list(fewer.eval_batches(4, InputPipeline(MEAN, STD, 32), cache=tmp_path / "cache"))
+    assert len(list((tmp_path / "cache").glob("eval-*"))) == 4
     assert torch.equal(fresh[0], _all(split.eval_batches(4, InputPipeline(MEAN, STD, 32)))[0])
 
 
@@ -81,3 +84,33 @@ def test_evaluation_outputs_do_not_depend_on_the_evaluation_batch_size():
     outputs = [replace(workbench, eval_batch_size=size).predict(model, split) for size in (100, 128, 512)]
     for other in outputs[1:]:
         assert torch.equal(other.logits, outputs[0].logits) and torch.equal(other.features, outputs[0].features)
+
+
+def test_a_seen_split_costs_one_stat_per_folder_not_per_image(tmp_path, monkeypatch):
+    """Starting an evaluation of a cached split stats its folders (one per class), not its images:
+    on a network file system a job must not stat every file of ImageNet's test sets."""
+    paths = [jpeg(tmp_path / "img" / f"class{i % 4}" / f"{i}.jpg", seed=i, size=12) for i in range(120)]
+    split = FileSplit(paths, torch.arange(120) % 4, workers=0)
+    inputs = InputPipeline(MEAN, STD, 16)
+    list(split.eval_batches(32, inputs, cache=tmp_path / "cache"))
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
+    again = _all(split.eval_batches(32, inputs, cache=tmp_path / "cache"))
+    assert len(again[1]) == 120
+    assert {str(p.parent) for p in paths} <= set(stats)  # each class folder: has it changed?
+    assert not {str(p) for p in paths} & set(stats)  # no image
+    assert len(stats) <= 4 + 4  # the 4 folders and a few files of the cache itself
+
+
+def test_listing_a_class_folder_stats_no_image(tmp_path, monkeypatch):
+    from robustbench_ft.data.files import images_under
+    for i in range(30):
+        jpeg(tmp_path / "class" / f"{i}.jpg", seed=i, size=8)
+    (tmp_path / "class" / "notes.txt").write_text("not an image")
+    (tmp_path / "class" / "sub.jpg").mkdir()  # a folder named like an image is not one
+    stats = []
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
+    found = images_under(tmp_path / "class")
+    assert [p.name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []

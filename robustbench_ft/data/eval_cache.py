@@ -8,9 +8,15 @@ run of the sweep on that model and benchmark) reads it instead of decoding JPEGs
 [0, 1] and mean/std normalisation happen per batch, with the very operations of the uncached path
 (ToTensor's /255, Normalize), so the inputs are bit-identical.
 
-The cache is named by the split's files (paths, sizes, modification times) and the transform's
-settings, so new or changed data is a cache miss, never a stale hit. It is written under a
-temporary name and renamed into place complete, so two processes may build it at once.
+The cache is named by the split's listing (every path and label), the modification time of each
+folder that holds its files, and the transform's settings: a file added, removed or renamed, or
+replaced by a new copy the way sync tools replace files (a temporary name renamed over it),
+changes the key, so such data is a cache miss, never a stale hit. Naming it costs one stat per
+folder (a class folder), not one per image: a job that starts on a network file system does not
+stat 150,000 files. An image rewritten in place under its own name leaves its folder's time as it
+was and is not noticed: delete the `eval-*` folders of `<results>/_artifacts/` after such an edit.
+The cache is written under a temporary name and renamed into place complete, so two processes
+may build it at once.
 """
 
 from __future__ import annotations
@@ -32,12 +38,16 @@ if TYPE_CHECKING:
 
 
 def cache_key(split: "FileSplit", inputs: Any) -> str:
-    """Digest of the split's files (path, size, mtime), labels and the eval transform's settings."""
+    """Digest of the eval transform's settings, the split's paths and labels, and the modification
+    time of every folder holding its files (one stat per folder)."""
     h = hashlib.sha256()
     h.update(json.dumps([inputs.image_size, inputs.interpolation, inputs.resize_mode]).encode())
-    for path, label in zip(split.paths, split.labels.tolist()):
-        stat = os.stat(path)
-        h.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{label}\n".encode())
+    folders: dict[str, None] = {}
+    for path, label in zip(map(str, split.paths), split.labels.tolist()):
+        h.update(f"{path}\0{label}\n".encode())
+        folders[os.path.dirname(path)] = None
+    for folder in sorted(folders):
+        h.update(f"{folder}\0{os.stat(folder).st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
 
 

@@ -187,8 +187,11 @@ def listed(paths: list, what: str) -> str:
 
 
 def images_under(folder: Path) -> list[Path]:
-    """Image files directly under `folder`, sorted by name."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files directly under `folder`, sorted by name. The folder's entries say what they are
+    (no stat per file where the file system reports entry types, as local and network ones do)."""
+    with os.scandir(folder) as entries:
+        return sorted(Path(e.path) for e in entries
+                      if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file())
 
 
 def undecodable(paths: list[Path]) -> list[Path]:
