@@ -139,3 +139,23 @@ def test_a_process_keeps_a_bounded_number_of_workbenches_open(tmp_path, monkeypa
     assert again is not opened[0]  # the least recently used was closed and is built anew
     assert open_workbench("embedded", "tiny-clip", "embedded", torch.device("cpu"), artifacts=tmp_path / "0") is again
     assert len(workbench_module._OPEN) == workbench_module.OPEN_WORKBENCHES
+
+
+def test_a_long_evaluation_shows_a_bar_and_logs_each_split(mini_benchmark, tmp_path, monkeypatch, capsys):
+    """Evaluating a WiSE curve shows a bar (images x variants, images/s) and, once a pass takes
+    long enough, a log line per split naming it, the variants and the images."""
+    from robustbench_ft.engine import progress
+    from robustbench_ft.engine.evaluate import evaluate_each
+    monkeypatch.setenv("ROBUSTBENCH_FT_PROGRESS", "1")
+    monkeypatch.setattr(progress, "LOG_AFTER_SECONDS", 0.0)
+    workbench = open_workbench(mini_benchmark, "tiny-clip", "embedded", torch.device("cpu"))
+    variants = [workbench.fresh_classifier() for _ in range(3)]
+    for split in workbench.benchmark.test_splits:
+        workbench.zeroshot_outputs(split)
+    capsys.readouterr()
+    evaluate_each(variants, workbench)
+    err = capsys.readouterr().err
+    for split in workbench.benchmark.test_splits:
+        images = len(workbench.benchmark.test_set(split))
+        assert f"evaluating {split}: 3 models x {images:,} images in " in err, split
+    assert "img/s" in err  # tqdm's rate on the bar

@@ -46,7 +46,7 @@ def evaluate_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> lis
     for split in workbench.benchmark.test_splits:
         images = workbench.benchmark.test_set(split)
         reference = workbench.zeroshot_outputs(split)
-        computed = iter(workbench.predict_each(run, images) if run else [])
+        computed = iter(workbench.predict_each(run, images, f"evaluating {split}") if run else [])
         for result, zs in zip(results, is_zeroshot):
             out = reference if zs else next(computed)
             logits, labels = restrict(out.logits, out.labels, images.class_subset)
@@ -57,19 +57,20 @@ def evaluate_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> lis
 
 def val_accuracy_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[float]:
     """ID validation accuracy of every classifier, the split read once for all of them."""
-    return _accuracies(classifiers, workbench, workbench.benchmark.val_set())
+    return _accuracies(classifiers, workbench, workbench.benchmark.val_set(), "ID validation")
 
 
-def _accuracies(classifiers: Sequence[nn.Module], workbench: Workbench, images: Split) -> list[float]:
+def _accuracies(classifiers: Sequence[nn.Module], workbench: Workbench, images: Split, what: str) -> list[float]:
     return [accuracy(*restrict(out.logits, out.labels, images.class_subset))
-            for out in workbench.predict_each(classifiers, images)]
+            for out in workbench.predict_each(classifiers, images, what)]
 
 
 def val_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
     """Accuracy on the ID validation split: the model-selection signal."""
-    return _accuracies([classifier], workbench, workbench.benchmark.val_set())[0]
+    return _accuracies([classifier], workbench, workbench.benchmark.val_set(), "ID validation")[0]
 
 
 def id_test_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
     """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
-    return _accuracies([classifier], workbench, workbench.benchmark.test_set(workbench.benchmark.id_split))[0]
+    benchmark = workbench.benchmark
+    return _accuracies([classifier], workbench, benchmark.test_set(benchmark.id_split), "ID test")[0]

@@ -11,7 +11,6 @@ from (Trainer).
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Callable
 
@@ -19,13 +18,13 @@ import torch
 from tqdm import tqdm
 
 from ..core.config import ConfigError
-from ..core.spec import RunSpec
 from ..methods.base import Batch, Method
 from ..models.classifier import ImageClassifier
 from ..records.result import TrainRecord
 from .context import EngineContext
 from .distributed import mean_over_ranks, wrap
 from .evaluate import id_test_accuracy, val_accuracy
+from .progress import bars_enabled
 
 CHECKPOINT_SECONDS = 600  # resume state is saved at least this often (and at every evaluation)
 
@@ -127,7 +126,7 @@ class Trainer:
         started = time.time()
         main = self.ctx.dist.is_main
         bar = tqdm(total=spec.steps, initial=self.step, desc=f"{spec.method} seed {spec.seed}", unit="step",
-                   disable=os.environ.get("ROBUSTBENCH_FT_PROGRESS", "1") == "0" or not main, mininterval=1.0)
+                   disable=not bars_enabled() or not main, mininterval=1.0)
         model.train()
         for step in range(self.step, spec.steps):
             row = self._step(step, batches)

@@ -28,6 +28,7 @@ from ..models.text import encode_text
 from ..models.tokenizers import random_token_sequences
 from ..records.layout import ResultsTree
 from .artifacts import ArtifactStore
+from .progress import DataPass
 
 ENERGY_TEXTS = 80
 ENERGY_TEXT_LENGTH = 8
@@ -66,27 +67,31 @@ class Workbench:
             p.requires_grad_(True)
         return model.train()
 
-    def predict(self, classifier: nn.Module, images: Split) -> SplitOutputs:
+    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting") -> SplitOutputs:
         """Outputs on every image the split yields (a skipped undecodable file has no row)."""
-        return self.predict_each([classifier], images)[0]
+        return self.predict_each([classifier], images, what)[0]
 
     @torch.no_grad()
-    def predict_each(self, classifiers: Sequence[nn.Module], images: Split) -> list[SplitOutputs]:
+    def predict_each(self, classifiers: Sequence[nn.Module], images: Split,
+                     what: str = "predicting") -> list[SplitOutputs]:
         """Each classifier's outputs on the split, in one pass over it: every batch is decoded and
         transformed once and run through every classifier while it is in memory (WiSE's 11 alphas
-        cost one pass of data loading, not 11). Outputs equal separate `predict` calls exactly."""
+        cost one pass of data loading, not 11). Outputs equal separate `predict` calls exactly.
+        `what` names the pass on its progress bar and log line (progress.py)."""
         modes = [c.training for c in classifiers]
         for c in classifiers:
             c.eval()
         logits: list[list[torch.Tensor]] = [[] for _ in classifiers]
         features: list[list[torch.Tensor]] = [[] for _ in classifiers]
         labels = []
-        for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.store.folder):
-            for i, classifier in enumerate(classifiers):
-                out_logits, out_features = classifier(x)
-                logits[i].append(out_logits.float().cpu())
-                features[i].append(out_features.float().cpu())
-            labels.append(y.cpu())
+        with DataPass(what, len(images), len(classifiers)) as progress:
+            for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.store.folder):
+                for i, classifier in enumerate(classifiers):
+                    out_logits, out_features = classifier(x)
+                    logits[i].append(out_logits.float().cpu())
+                    features[i].append(out_features.float().cpu())
+                labels.append(y.cpu())
+                progress.done(len(y))
         for c, mode in zip(classifiers, modes):
             c.train(mode)
         return [SplitOutputs(torch.cat(lo), torch.cat(fe), torch.cat(labels)) for lo, fe in zip(logits, features)]
@@ -94,7 +99,8 @@ class Workbench:
     def zeroshot_outputs(self, split: str) -> SplitOutputs:
         if split not in self._zeroshot_outputs:
             stored = self.store.get_or_make(
-                f"zeroshot-{split}", lambda: vars(self.predict(self.zeroshot, self.benchmark.test_set(split))))
+                f"zeroshot-{split}",
+                lambda: vars(self.predict(self.zeroshot, self.benchmark.test_set(split), f"zero-shot outputs, {split}")))
             self._zeroshot_outputs[split] = SplitOutputs(**stored)
         return self._zeroshot_outputs[split]
 

@@ -51,9 +51,11 @@ class SharedModels(Protocol):
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised features of token rows from the frozen text tower."""
 
-    def predict(self, classifier: nn.Module, images: Split) -> Outputs: ...
+    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting") -> Outputs:
+        """Outputs on every image of a split; `what` names the pass on its progress bar."""
 
-    def predict_each(self, classifiers: Sequence[nn.Module], images: Split) -> list[Outputs]: ...
+    def predict_each(self, classifiers: Sequence[nn.Module], images: Split,
+                     what: str = "predicting") -> list[Outputs]: ...
 
 
 class RunContext(Protocol):
