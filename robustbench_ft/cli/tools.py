@@ -17,6 +17,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     check.add_argument("--data-root", help="where the data lives (else $ROBUSTBENCH_DATA, else the YAML)")
     check.add_argument("--deep", action="store_true", help="also decode every image")
     check.set_defaults(func=cmd_data_check)
+    fake = data_sub.add_parser("fake", help="a benchmark's tree with its real layout, split files and classes, "
+                                            "generated at the published counts (or a fraction), to rehearse on")
+    fake.add_argument("--like", required=True, help="domainnet, imagenet, or a benchmark YAML (family folder)")
+    fake.add_argument("--out", required=True, type=Path, help="the data root to write; the benchmark's folder goes "
+                                                            "under it (then --data-root OUT)")
+    fake.add_argument("--fraction", type=float, default=1.0, help="of the published counts (at least one image a "
+                                                                  "class and split)")
+    fake.add_argument("--per-class", type=int, help="folder benchmarks: images per class and split (default 20)")
+    fake.add_argument("--classes", type=Path, help="class folder names in label order, one per line (DomainNet's "
+                                                   "real names; default: class_000 ...)")
+    fake.add_argument("--sources-per-class", type=int, default=3, help="generated JPEGs each image links to, per "
+                                                                       "class and split style")
+    fake.set_defaults(func=cmd_data_fake)
 
     pre = sub.add_parser("pretrain-tiny", help="re-create the shipped tiny CLIP")
     pre.add_argument("--steps", type=int, default=4000)
@@ -80,6 +93,26 @@ def cmd_data_check(args: argparse.Namespace) -> int:
         print(f"error: {error}")
     print("usable" if report.usable else "NOT usable")
     return 0 if report.usable else 1
+
+
+def cmd_data_fake(args: argparse.Namespace) -> int:
+    from ..core.config import ConfigError
+    from ..tools.fakedata import write_fake
+    from ..tools.fakedata.base import FakeOptions
+    names = None
+    if args.classes is not None:
+        if not args.classes.is_file():
+            raise ConfigError(f"--classes {args.classes} does not exist (expected class folder names, one per line)")
+        names = [line.strip() for line in args.classes.read_text().splitlines() if line.strip()]
+    tree = write_fake(args.like, args.out, FakeOptions(args.fraction, args.per_class, names, args.sources_per_class))
+    print(f"{tree.root}: generated ({sum(tree.counts.values()):,} images linking to {tree.sources:,} new JPEGs, "
+          f"{tree.seconds:.0f} s)")
+    for split, count in tree.counts.items():
+        print(f"  {split:24s} {count:>9,} images")
+    for note in tree.notes:
+        print(f"note: {note}")
+    print(f"check it: robustbench-ft data check --dataset {args.like} --data-root {args.out}")
+    return 0
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
