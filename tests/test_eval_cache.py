@@ -114,3 +114,76 @@ def test_listing_a_class_folder_stats_no_image(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
     found = images_under(tmp_path / "class")
     assert [p.name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []
+
+
+def _shapes(tmp_path) -> str:
+    for split, classes in (("train", ["circle", "square"]), ("test/photo", ["circle", "square"]),
+                           ("test/sketch", ["square"])):
+        for c in classes:
+            for i in range(3):
+                jpeg(tmp_path / "shapes" / split / c / f"{i}.jpg", i)
+    (tmp_path / "shapes.yaml").write_text(
+        "name: shapes\nfamily: folder\ndata_root: .\nsplits: {train: train, photo: test/photo, sketch: test/sketch}\n"
+        "id_split: photo\nood_splits: [sketch]\ntemplates: ['a {}']\n")
+    return str(tmp_path / "shapes.yaml")
+
+
+def _zeroshot(benchmark: str, **fields):
+    from robustbench_ft.data.benchmark import load_benchmark
+    from robustbench_ft.planning import make_spec
+    return make_spec("zeroshot", load_benchmark(benchmark).train_defaults, benchmark, 0, {"workers": 0, **fields})
+
+
+def test_the_cache_goes_where_cache_dir_or_the_environment_says(tmp_path, monkeypatch):
+    from robustbench_ft.engine.execute import execute
+    benchmark = _shapes(tmp_path)
+    execute(_zeroshot(benchmark, cache_dir=str(tmp_path / "scratch")), tmp_path / "results")
+    assert len(list((tmp_path / "scratch").glob("*/eval-*/images.npy"))) == 3  # validation, photo, sketch
+    assert not list((tmp_path / "results").rglob("eval-*"))
+    monkeypatch.setenv("ROBUSTBENCH_FT_CACHE_DIR", str(tmp_path / "node-local"))
+    execute(_zeroshot(benchmark, lr=1e-3), tmp_path / "results")  # another run; its cache from the environment
+    # its validation split (the test splits' zero-shot outputs were stored by the first run)
+    assert len(list((tmp_path / "node-local").glob("*/eval-*/images.npy"))) == 1
+
+
+def test_a_full_disk_while_building_the_cache_fails_that_run_alone_and_leaves_no_partial_cache(tmp_path, monkeypatch):
+    import errno
+
+    import numpy as np
+
+    from robustbench_ft.engine.execute import RunFailed, execute
+    from robustbench_ft.records import ResultsTree
+    benchmark = _shapes(tmp_path)
+    done = _zeroshot(benchmark)
+    execute(done, tmp_path / "results")
+    before = {p: p.read_bytes() for p in ResultsTree(tmp_path / "results").of(done).path.iterdir()}
+    real_memmap = np.lib.format.open_memmap
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "open_memmap", full_disk)
+    failing = _zeroshot(benchmark, cache_dir=str(tmp_path / "small-disk"), lr=1e-3)  # another run
+    with pytest.raises(RunFailed) as failure:
+        execute(failing, tmp_path / "results")
+    reason = str(failure.value).split(" failed: ", 1)[1]
+    assert reason.startswith("EvalCacheError: cannot write the evaluation cache of ") and "\n" not in reason
+    assert "No space left on device; free room there, or put the cache elsewhere with --cache-dir" in reason
+    assert not list((tmp_path / "small-disk").rglob("*.npy")) and not list((tmp_path / "small-disk").rglob("*tmp*"))
+    assert {p: p.read_bytes() for p in ResultsTree(tmp_path / "results").of(done).path.iterdir()} == before
+    monkeypatch.setattr(np.lib.format, "open_memmap", real_memmap)
+    assert execute(failing, tmp_path / "results").evaluations  # with room, the same run goes through
+
+
+def test_a_dry_run_and_data_check_say_how_large_the_cache_will_be_and_where(tmp_path, capsys):
+    from robustbench_ft.cli import main
+    benchmark = _shapes(tmp_path)
+    assert main(["run", "--methods", "zeroshot", "--dataset", benchmark, "--dry-run", "--cache-dir",
+                 str(tmp_path / "scratch"), "--results", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr().out
+    images = 1 + 6 + 3  # validation (5% of 6 training images, at least one), photo, sketch
+    gb = images * (3 * 32 * 32 + 1) / 1e9  # the tiny CLIP's 32 px
+    assert f"evaluation cache: {gb:,.1f} GB for {images:,} validation and test images at 32 px, under " \
+           f"{tmp_path / 'scratch'}" in out
+    assert main(["data", "check", "--dataset", benchmark]) == 0
+    assert f"evaluation cache: {gb:,.1f} GB for {images} validation and test images at 32 px" in capsys.readouterr().out

@@ -81,6 +81,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_data_check(args: argparse.Namespace) -> int:
     from ..data.benchmark import load_benchmark
+    from ..data.file_benchmark import FileBenchmark
     benchmark = load_benchmark(args.dataset, data_root=args.data_root)
     report = benchmark.check(deep=args.deep)
     root = getattr(benchmark, "root", None) if report.usable or report.counts else None
@@ -91,6 +92,11 @@ def cmd_data_check(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     for error in report.errors:
         print(f"error: {error}")
+    if report.usable and isinstance(benchmark, FileBenchmark):
+        from ..core.spec import RunSpec
+        from ..planning.estimate import cache_line
+        model = benchmark.train_defaults.get("model", RunSpec.__dataclass_fields__["model"].default)
+        print(cache_line(benchmark, model, "<results>/_artifacts") + f" ({model}: the benchmark's model)")
     print("usable" if report.usable else "NOT usable")
     return 0 if report.usable else 1
 

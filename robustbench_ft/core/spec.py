@@ -79,6 +79,9 @@ class RunSpec:
     data_root: str | None = _field(None, "where the benchmark's data lives (else $ROBUSTBENCH_DATA, else its YAML)",
                                    identity=False)
     workers: int | None = _field(None, "DataLoader processes per run (default: CPUs - 1, at most 8)", identity=False)
+    cache_dir: str | None = _field(None, "where the evaluation cache of image files goes (~150 KB an image at 224 "
+                                   "px; default: $ROBUSTBENCH_FT_CACHE_DIR, else <results>/_artifacts): node-local "
+                                   "scratch keeps it off a quota'd disk", identity=False)
     checkpoint_every: int | None = _field(None, "save the resume state every N steps (default: at each "
                                           "evaluation and every 10 min)", identity=False)
     log: str | None = _field(None, "live training logs beside metrics.jsonl: tensorboard, wandb (offline unless "

@@ -36,6 +36,17 @@ from ..core.atomic import atomic_write_text
 if TYPE_CHECKING:
     from .files import FileSplit
 
+CACHE_DIR_ENV = "ROBUSTBENCH_FT_CACHE_DIR"  # read by the engine (workbench_for); named here for messages
+
+
+class EvalCacheError(OSError):
+    """The evaluation cache could not be written (a full disk, a quota); the message says where to."""
+
+
+def cache_bytes(images: int, image_size: int) -> int:
+    """The evaluation cache's size for `images` at `image_size` px: uint8 pixels and a byte a row."""
+    return images * (3 * image_size * image_size + 1)
+
 
 def cache_key(split: "FileSplit", inputs: Any) -> str:
     """Digest of the eval transform's settings, the split's paths and labels, and the modification
@@ -63,19 +74,31 @@ class EvalCache:
     def ready(self) -> bool:
         return (self.path / "meta.json").is_file()
 
+    @property
+    def nbytes(self) -> int:
+        return cache_bytes(len(self.split), self.inputs.image_size)
+
     def build(self, batch_size: int) -> None:
         """Decode every file once with the geometric transform and store the pixels."""
         tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
         try:
+            tmp.mkdir(parents=True, exist_ok=True)
             self._write(tmp, batch_size)
+        except OSError as err:  # a full disk, a quota: this run fails, with where and how much
+            raise EvalCacheError(f"cannot write the evaluation cache of {len(self.split):,} images "
+                                 f"({self.nbytes / 1e9:.1f} GB) to {self.path.parent}: {err}; free room there, or "
+                                 f"put the cache elsewhere with --cache-dir or ${CACHE_DIR_ENV}") from err
+        finally:  # a failed build (a bad file, a full disk) leaves nothing behind
+            if not (tmp / "meta.json").is_file() and tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        try:
             os.rename(tmp, self.path)
         except OSError:
             if not self.ready():
                 raise
-        finally:  # a failed build (a bad file, a full disk) or a lost race leaves nothing behind
+        finally:  # a lost race (another process put its copy in place first) leaves nothing behind
             if tmp.exists():
-                shutil.rmtree(tmp)
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def _write(self, folder: Path, batch_size: int) -> None:
         pixels = np.lib.format.open_memmap(folder / "images.npy", mode="w+", dtype=np.uint8, shape=self.shape)

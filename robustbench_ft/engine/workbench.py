@@ -10,6 +10,7 @@ evaluation pixels of file-backed splits (data/eval_cache.py).
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from torch import nn
 from ..core.identity import artifacts_key
 from ..core.spec import RunSpec
 from ..data.benchmark import Benchmark, Split, load_benchmark
+from ..data.eval_cache import CACHE_DIR_ENV
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.inputs import InputPipeline
 from ..models.loading import ClipBundle, load_clip
@@ -54,6 +56,7 @@ class Workbench:
     energy_text_features: torch.Tensor
     store: ArtifactStore = field(default_factory=lambda: ArtifactStore(None))
     eval_batch_size: int = 512
+    eval_cache: Path | None = None  # the folder of file splits' decoded evaluation pixels (None: decode each time)
     _zeroshot_outputs: dict[str, SplitOutputs] = field(default_factory=dict)
 
     @property
@@ -85,7 +88,7 @@ class Workbench:
         features: list[list[torch.Tensor]] = [[] for _ in classifiers]
         labels = []
         with DataPass(what, len(images), len(classifiers)) as progress:
-            for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.store.folder):
+            for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.eval_cache):
                 for i, classifier in enumerate(classifiers):
                     out_logits, out_features = classifier(x)
                     logits[i].append(out_logits.float().cpu())
@@ -125,15 +128,17 @@ def default_device() -> torch.device:
 def open_workbench(benchmark: str, model: str, pretrained: str | None,
                    device: torch.device | None = None, *, data_root: str | None = None,
                    workers: int | None = None, templates: str | None = None,
-                   artifacts: Path | None = None) -> Workbench:
+                   artifacts: Path | None = None, eval_cache: Path | None = None) -> Workbench:
     """The workbench of (benchmark, model, weights, templates), built on first use and reused
     while it is among the OPEN_WORKBENCHES most recently used (a job that packs runs of many
     models keeps two CLIPs in memory, not one per model).
 
-    `artifacts` is the folder of this combination's zero-shot artifacts (None: kept in memory).
+    `artifacts` is the folder of this combination's zero-shot artifacts (None: kept in memory),
+    `eval_cache` the folder of its evaluation cache (None: beside the artifacts).
     """
     device = device or default_device()
-    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts))
+    eval_cache = eval_cache or artifacts
+    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts), str(eval_cache))
     if key in _OPEN:
         _OPEN.move_to_end(key)
         return _OPEN[key]
@@ -142,14 +147,20 @@ def open_workbench(benchmark: str, model: str, pretrained: str | None,
     while len(_OPEN) >= OPEN_WORKBENCHES:
         _OPEN.popitem(last=False)  # the least recently used goes first
     _OPEN[key] = _build(loaded, load_clip(model, pretrained, device), device, ArtifactStore(artifacts))
+    _OPEN[key].eval_cache = eval_cache
     return _OPEN[key]
 
 
 def workbench_for(spec: RunSpec, results_root: Path | None, device: torch.device | None = None) -> Workbench:
-    """The workbench a run uses, its zero-shot artifacts shared under `results_root`."""
-    artifacts = None if results_root is None else ResultsTree(results_root).artifacts(artifacts_key(spec))
+    """The workbench a run uses, its zero-shot artifacts shared under `results_root`, its
+    evaluation cache under the spec's `cache_dir` (else $ROBUSTBENCH_FT_CACHE_DIR, else beside the
+    artifacts)."""
+    key = artifacts_key(spec)
+    artifacts = None if results_root is None else ResultsTree(results_root).artifacts(key)
+    cache_dir = spec.cache_dir or os.environ.get(CACHE_DIR_ENV)
     return open_workbench(spec.benchmark, spec.model, spec.pretrained, device, data_root=spec.data_root,
-                          workers=spec.workers, templates=spec.templates, artifacts=artifacts)
+                          workers=spec.workers, templates=spec.templates, artifacts=artifacts,
+                          eval_cache=Path(cache_dir) / key if cache_dir else None)
 
 
 def _build(benchmark: Benchmark, clip: ClipBundle, device: torch.device, store: ArtifactStore) -> Workbench:

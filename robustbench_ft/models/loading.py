@@ -97,6 +97,15 @@ def check_model_name(name: str) -> None:
                              f"open_clip knows {len(open_clip.list_models())} (open_clip.list_models())")
 
 
+def image_size_of(name: str) -> int:
+    """The input size of model `name` from its open_clip config, without building it (224 when the
+    config does not say, as for hf-hub models)."""
+    _register_embedded_configs()
+    config = open_clip.get_model_config(name) or {}
+    size = (config.get("vision_cfg") or {}).get("image_size", 224)
+    return int(size[0] if isinstance(size, (tuple, list)) else size)
+
+
 def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | torch.device = "cpu"
               ) -> ClipBundle:
     """Build `name` and load `pretrained` (tag, local state_dict file, or None for random init)."""

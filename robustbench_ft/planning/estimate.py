@@ -9,11 +9,15 @@ at every evaluation, then every test split once per evaluated variant: 11 for a 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 from ..core.spec import RunSpec
 from ..data.benchmark import Benchmark, load_benchmark
+from ..data.eval_cache import CACHE_DIR_ENV, cache_bytes
+from ..data.file_benchmark import FileBenchmark
 from ..methods.base import build_method
+from ..models.loading import image_size_of
 from ..records.layout import ResultsTree, RunState
 from .plan import Plan
 
@@ -49,7 +53,22 @@ def plan_table(specs: list[RunSpec], benchmark: Benchmark, results_root: Path) -
         lines.append(f"| {spec.method} | {spec.seed} | {spec.digest()} | {state} | {train:,} | {evaluation:,} |")
     lines.append(f"\n{todo} of {len(specs)} runs to do: {total_train:,} training images and "
                  f"{total_eval:,} evaluation images through {specs[0].model if specs else '-'}.")
+    lines += [cache_line(benchmark, model, where) for model, where in
+              sorted({(s.model, cache_place(s, results_root)) for s in specs}) if isinstance(benchmark, FileBenchmark)]
     return "\n".join(lines)
+
+
+def cache_place(spec: RunSpec, results_root: Path) -> str:
+    """Where a run's evaluation cache goes (engine.workbench.workbench_for puts it there)."""
+    return spec.cache_dir or os.environ.get(CACHE_DIR_ENV) or str(ResultsTree(results_root).artifacts("<key>").parent)
+
+
+def cache_line(benchmark: FileBenchmark, model: str, where: str) -> str:
+    """The evaluation cache a benchmark's validation and test splits take at a model's input size."""
+    images = len(benchmark.val_set()) + sum(len(benchmark.test_set(s)) for s in benchmark.test_splits)
+    size = image_size_of(model)
+    return (f"evaluation cache: {cache_bytes(images, size) / 1e9:,.1f} GB for {images:,} validation and test "
+            f"images at {size} px, under {where} (--cache-dir or ${CACHE_DIR_ENV} put it elsewhere)")
 
 
 def describe_plan(plan: Plan, results_root: Path) -> str:

@@ -56,7 +56,7 @@ def evaluation_ratios(benchmark: str, model: str, pretrained: str | None, rounds
         for split in workbench.benchmark.test_splits:
             workbench.zeroshot_outputs(split)  # stored once, as for every run after the first
         prepared = [x for split in splits for x, _ in split.eval_batches(workbench.eval_batch_size, workbench.inputs,
-                                                                          workbench.device, cache=workbench.store.folder)]
+                                                                          workbench.device, cache=workbench.eval_cache)]
         classifier = workbench.fresh_classifier().eval()
 
         @torch.no_grad()
