@@ -39,3 +39,15 @@ def test_c_is_chosen_on_validation_accuracy():
     assert [p.C for p in fitted] == [1e-4, 1e-2, 1.0, 100.0]
     assert best.val_acc == max(p.val_acc for p in fitted)
     assert fitted[0].val_acc < best.val_acc  # C = 1e-4 regularises the weights to almost nothing
+
+
+def test_the_objective_in_chunks_is_the_full_batch_one(monkeypatch):
+    """At ImageNet's size the objective is summed over chunks of rows (its logits would not fit);
+    the probe it finds is the full-batch one, to float64 rounding."""
+    from robustbench_ft.methods import logistic_regression
+    features, labels = _problem(n=300)
+    whole = fit_probe(features, labels, 4, 1.0, max_iter=200)
+    monkeypatch.setattr(logistic_regression, "chunk_rows", lambda classes, itemsize=8: 7)  # 43 chunks
+    chunked = fit_probe(features, labels, 4, 1.0, max_iter=200)
+    assert torch.allclose(chunked.weight, whole.weight, atol=1e-9) and torch.allclose(chunked.bias, whole.bias, atol=1e-9)
+    assert chunked.iterations == whole.iterations
