@@ -56,16 +56,22 @@ def test_a_sweep_runs_as_job_arrays_and_matches_the_local_launcher(tmp_path, cap
     on_slurm, on_local = tmp_path / "slurm", tmp_path / "local"
     assert main(["sweep", str(sweep), "--results", str(on_slurm), "--wait"]) == 0
     assert "| FT |" in capsys.readouterr().out  # the table, printed at the end
-    submissions = Ledger(on_slurm).latest().values()
-    arrays = {s.method: s.job.split("_")[0] for s in submissions}
-    jobs = {s.job for s in submissions}
-    assert len(submissions) == 4 and len(jobs) == 4 and len(set(arrays.values())) == 2  # one array per wave
-    dependency = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "JobID,State", "-j", arrays["ft+wise"]],
-                                capture_output=True, text=True).stdout
-    assert dependency.count("COMPLETED") == 2
-    script = (logs_dir(on_slurm) / f"{arrays['ft+wise']}_submission.sh").read_text()
-    assert f"#SBATCH --dependency=afterany:{arrays['ft']}_0:{arrays['ft']}_1" in script
-    assert "#SBATCH --array=0-1" in script and "#SBATCH --cpus-per-task=1" in script
+    latest = Ledger(on_slurm).latest()
+    submissions = latest.values()
+    assert len(submissions) == 4 and len({s.job for s in submissions}) == 4
+    ft_array = {s.job.split("_")[0] for s in submissions if s.method == "ft"}
+    assert len(ft_array) == 1  # the first wave: one array
+    script = (logs_dir(on_slurm) / f"{ft_array.pop()}_submission.sh").read_text()
+    assert "#SBATCH --array=0-1" in script and "#SBATCH --cpus-per-task=1" in script and "dependency" not in script
+    plan = load_sweep(sweep).plan()
+    for spec in (s for s in plan.specs if s.method == "ft+wise"):  # each waits for its own FT run alone
+        wise = latest[spec.digest()]
+        (base,) = plan.needs(spec)
+        script = (logs_dir(on_slurm) / f"{wise.job.split('_')[0]}_submission.sh").read_text()
+        assert f"#SBATCH --dependency=afterany:{latest[base].job}\n" in script
+        state = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "State", "-j", wise.job.split("_")[0]],
+                               capture_output=True, text=True).stdout
+        assert state.split() == ["COMPLETED"]
     assert all(Path(s.log).is_file() for s in submissions)
 
     assert main(["sweep", str(sweep), "--results", str(on_local), "--launcher", "local", "--local-jobs", "2"]) == 0
@@ -74,6 +80,36 @@ def test_a_sweep_runs_as_job_arrays_and_matches_the_local_launcher(tmp_path, cap
 
     frame = collect(on_slurm).frame
     assert frame["run"].nunique() == 4 and set(frame["method"]) == {"ft", "ft+wise"}
+
+
+def _times(job: str) -> tuple[float, float]:
+    """(start, end) of a job in seconds since the epoch, as Slurm's accounting says."""
+    import datetime
+    line = subprocess.run(["sacct", "-n", "-X", "-P", "-o", "Start,End", "-j", job],
+                          capture_output=True, text=True).stdout.split()[0]
+    return tuple(datetime.datetime.fromisoformat(t).timestamp() for t in line.split("|"))
+
+
+def test_a_dependent_run_waits_for_its_own_dependency_not_the_slowest_of_its_wave(tmp_path):
+    """One FT run is slow: the WiSE curve of the fast one starts once the fast one ends, while the
+    slow one still trains (before, a wave's array waited for every run of the earlier wave)."""
+    tiny = _tiny_benchmark(tmp_path)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text(f"""
+benchmarks: [{tiny}]
+methods: [ft+wise]
+settings: {{eval_every: 10, batch_size: 32, wise.alphas: [0, 1]}}
+grid: {{steps: [10, 1500]}}
+launcher: {{name: slurm, cpus_per_task: 1, time: 10}}
+""")
+    results = tmp_path / "results"
+    assert main(["sweep", str(sweep), "--results", str(results), "--wait"]) == 0
+    latest, plan = Ledger(results).latest(), load_sweep(sweep).plan()
+    ft = {s.steps: latest[s.digest()].job for s in plan.specs if s.method == "ft"}
+    wise = {s.steps: latest[s.digest()].job for s in plan.specs if s.method == "ft+wise"}
+    fast_end, slow_end = _times(ft[10])[1], _times(ft[1500])[1]
+    assert _times(wise[10])[0] < slow_end  # it did not wait for the slow run
+    assert _times(wise[10])[0] >= fast_end and _times(wise[1500])[0] >= slow_end  # it waited for its own
 
 
 def _wait_until(condition, seconds: float, what: str) -> None:

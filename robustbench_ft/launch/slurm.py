@@ -1,10 +1,14 @@
-"""`--launcher slurm`: each wave of the plan is one Slurm job array, submitted through submitit.
+"""`--launcher slurm`: a plan's runs as Slurm job arrays, submitted through submitit.
 
-The whole sweep is submitted at once: a wave's array waits on the jobs of the runs it needs with
-`--dependency=afterany:...`. `afterany`, not `afterok`: a failed LP run must not leave its LP-FT
-array pending forever; the dependent run starts, finds no result to build on, and records that
-it was skipped (launch.job.run_pack), as the inline launcher does. Jobs are Checkpointable, so a
-preempted or timed-out job requeues itself and its runs resume from their folders.
+The whole sweep is submitted at once. The runs of the first wave, which need nothing, form one
+array; a run of a later wave waits for the jobs of the very runs it needs and for nothing else
+(`--dependency=afterany:<job>_<task>:...`), so one slow fine-tuning run holds back its own WiSE
+curve, not every WiSE curve of the sweep. Runs that need the same jobs share an array (soups of
+the same ingredients, `--runs-per-job` packs); the others get an array of one. `afterany`, not
+`afterok`: a failed LP run must not leave its LP-FT pending forever; the dependent run starts,
+finds no result to build on, and records that it was skipped (launch.job.run_pack), as the inline
+launcher does. Jobs are Checkpointable, so a preempted or timed-out job requeues itself and its
+runs resume from their folders.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import submitit
 
 from ..core.log import log
+from ..core.spec import RunSpec
 from ..planning.plan import Plan
 from .base import ACTIVE_STATES, LAUNCHERS, Launcher, packs
 from .job import RunJob
@@ -44,24 +49,27 @@ class SlurmLauncher(Launcher):
                                          slurm_max_num_timeout=self.options.max_requeues)
         job_of, submissions = dict(queued), []
         for index, wave in enumerate(plan.waves()):
-            params = self.parameters()
-            after = sorted({job_of[n] for spec in wave for n in plan.needs(spec) if n in job_of})
-            if after:
-                extra = dict(params["slurm_additional_parameters"])
-                extra["dependency"] = "afterany:" + ":".join(after)
-                params["slurm_additional_parameters"] = extra
-            executor.update_parameters(name=f"robustbench-ft-wave{index}", **params)
-            groups = packs(wave, self.options.runs_per_job)
-            jobs = executor.map_array(RunJob(), [[s.to_dict() for s in g] for g in groups],
-                                      [str(self.results_root)] * len(groups))
-            for group, job in zip(groups, jobs):
-                entries = [Submission.of(s, self.name, str(job.job_id), str(job.paths.stdout)) for s in group]
-                ledger.append(entries)
-                submissions += entries
-                job_of.update({s.digest(): str(job.job_id) for s in group})
-            array = str(jobs[0].job_id).split("_")[0]
-            log(f"wave {index}: {len(wave)} runs in {len(groups)} jobs, array {array}"
-                + (f", after {', '.join(after)}" if after else ""))
+            by_needs: dict[tuple[str, ...], list[RunSpec]] = {}  # the jobs a run waits for -> its runs
+            for spec in wave:
+                by_needs.setdefault(tuple(sorted({job_of[n] for n in plan.needs(spec) if n in job_of})), []).append(spec)
+            jobs = 0
+            for after, specs in by_needs.items():
+                params = self.parameters()
+                if after:
+                    params["slurm_additional_parameters"] = {**params["slurm_additional_parameters"],
+                                                             "dependency": "afterany:" + ":".join(after)}
+                executor.update_parameters(name=f"robustbench-ft-wave{index}", **params)
+                groups = packs(specs, self.options.runs_per_job)
+                array = executor.map_array(RunJob(), [[s.to_dict() for s in g] for g in groups],
+                                           [str(self.results_root)] * len(groups))
+                for group, job in zip(groups, array):
+                    entries = [Submission.of(s, self.name, str(job.job_id), str(job.paths.stdout)) for s in group]
+                    ledger.append(entries)
+                    submissions += entries
+                    job_of.update({s.digest(): str(job.job_id) for s in group})
+                jobs += len(groups)
+            log(f"wave {index}: {len(wave)} runs in {jobs} jobs, {len(by_needs)} arrays"
+                + (", each run waiting for its own dependencies only" if index else ""))
         return submissions
 
     def wait(self, submissions: list[Submission], poll_seconds: float = 5.0) -> None:
