@@ -46,13 +46,17 @@ def _inputs():
     return InputPipeline((0.5,) * 3, (0.25,) * 3, 32)
 
 
-def test_throughput_rows_give_images_per_second_and_the_ratio(mini_benchmark):
-    """The GPU rows' code path (bench.gpu_rows runs it with ViT-B-16, batch 256, CUDA sync), here
-    with the tiny model on the CPU."""
-    from robustbench_ft.tools.bench import throughput_rows
-    rows = throughput_rows("cpu", mini_benchmark, "tiny-clip", 8, rounds=1)
-    assert [r.measure for r in rows] == ["FT training images/s", "Lipsum-FT training images/s", "Lipsum-FT step / FT step"]
-    assert float(rows[0].value) > 0 and rows[2].target == "≤ 1.3"
+def test_the_gpu_check_runs_its_code_path_on_the_cpu():
+    """`bench --gpu` measures ViT-B/16 bf16 on a CUDA device; the same code, here on the CPU with
+    the tiny CLIP under bf16 autocast: every row, and the regulariser exactly 0 at the start."""
+    from robustbench_ft.tools.bench.gpu import gpu_rows
+    rows = gpu_rows("tiny-clip", "embedded", batch=8, rounds=1, precision="bf16")
+    values = {row.measure: row for row in rows}
+    for name in ("bare model", "FT", "Lipsum-FT"):
+        assert float(values[f"{name}: training images/s"].value) > 0
+    assert float(values["evaluation images/s"].value) > 0
+    zero = values["Lipsum-FT's regulariser at the starting weights"]
+    assert zero.met is True and float(zero.value) == 0.0
 
 
 def test_the_demo_peak_is_that_of_the_measured_command_alone():

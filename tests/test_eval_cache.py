@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,7 +50,7 @@ def test_changed_files_or_transform_are_a_miss(tmp_path):
     for size in (32, 40):
         list(split.eval_batches(4, InputPipeline(MEAN, STD, size), cache=tmp_path / "cache"))
     assert len(list((tmp_path / "cache").glob("eval-*"))) == 2  # another transform: another entry
-    new = jpeg(split.paths[0].with_name("new.jpg"), seed=99, size=30)
+    new = jpeg(Path(split.paths[0]).with_name("new.jpg"), seed=99, size=30)
     os.replace(new, split.paths[0])  # a new copy under the same path, as sync tools replace a file
     fresh = _all(split.eval_batches(4, InputPipeline(MEAN, STD, 32), cache=tmp_path / "cache"))
     assert len(list((tmp_path / "cache").glob("eval-*"))) == 3
@@ -61,7 +62,7 @@ def test_changed_files_or_transform_are_a_miss(tmp_path):
 
 def test_bad_files_fail_or_are_skipped_as_without_the_cache(tmp_path):
     split = _split(tmp_path, skip_bad=True)
-    split.paths[2].write_bytes(b"not a jpeg")
+    Path(split.paths[2]).write_bytes(b"not a jpeg")
     inputs = InputPipeline(MEAN, STD, 32)
     cached = _all(split.eval_batches(3, inputs, cache=tmp_path / "cache"))
     plain = _all(split.eval_batches(3, inputs))
@@ -113,7 +114,7 @@ def test_listing_a_class_folder_stats_no_image(tmp_path, monkeypatch):
     real_stat = os.stat
     monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
     found = images_under(tmp_path / "class")
-    assert [p.name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []
+    assert [Path(p).name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []
 
 
 def _shapes(tmp_path) -> str:

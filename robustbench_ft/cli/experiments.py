@@ -6,15 +6,20 @@ import argparse
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..core.compose import with_eval_every
 from ..core.config import ConfigError, benchmark_budget
 from ..core.method_info import train_keys
 from ..core.spec import RunSpec
-from ..launch import LAUNCHERS, LaunchOptions
-from ..launch.status import format_statuses, run_statuses
-from ..planning import Plan, plan_grid, with_eval_every
-from ..planning.sweep import load_sweep
+from ..launch.options import LaunchOptions
 from .flags import add_field_flags, csv, field_values, hparam_settings, key_values, seeds
+
+if TYPE_CHECKING:
+    from ..planning import Plan
+
+# The verbs import the planner, launchers and engine when they run: building the parser (and any
+# other verb, `report` say) does not import torch.
 
 DEFAULT_RESULTS = Path("results")
 SPEC_FLAGS = train_keys()  # every RunSpec field but benchmark, method, seed and hparams
@@ -59,6 +64,7 @@ def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from ..planning import plan_grid
     options = _launch_options(args, {})
     overrides = _spec_overrides(args)
     plan = plan_grid(csv(args.methods), seeds(args.seeds), args.dataset, benchmark_budget(args.dataset), overrides)
@@ -66,6 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from ..planning.sweep import load_sweep
     sweep = load_sweep(args.file)
     options = _launch_options(args, sweep.launcher, where=f"{args.file}: launcher")
     plan = sweep.plan(args.data_root)
@@ -73,6 +80,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from ..launch.status import format_statuses, run_statuses
+    from ..planning.sweep import load_sweep
     specs = None
     if args.sweep:
         specs = list(load_sweep(args.sweep).plan(args.data_root).specs)
@@ -105,6 +114,7 @@ def _dry_run_or_launch(args: argparse.Namespace, plan: Plan, options: LaunchOpti
         return 0
     launched.launcher.wait(launched.submitted)
     _print_table(plan, Path(args.results))
+    from ..launch.status import run_statuses
     failed = [s for s in run_statuses(Path(args.results), list(plan.specs)) if s.state != "done"]
     for s in failed:
         print(f"{s.state.upper()} {s.method} seed {s.seed} ({s.run}): {s.reason}"
@@ -145,6 +155,7 @@ def _launch_options(args: argparse.Namespace, block: dict, where: str = "launche
     if args.sbatch:
         flags["sbatch"] = {**options.sbatch, **key_values(args.sbatch, "--sbatch")}
     options = options.updated(flags, "flags")
+    from ..launch import LAUNCHERS
     LAUNCHERS.get(options.launcher)  # an unknown launcher is one line listing the known ones
     return options
 

@@ -6,6 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+SCALE_READING = """### How to read it
+Every tree is made by `robustbench-ft data fake` at the published counts (DomainNet cleaned:
+414,075 images over the five domains the paper uses, both parts; ImageNet: 1,429,556 over train
+and the five test sets), each image a hard link to one of three generated 500 x 375 JPEGs per
+class and split. What each part measures and how: robustbench_ft/tools/bench/scale/ (a module
+per part, its docstring says). Targets: `data check` and `--dry-run` on DomainNet under 30 s and
+2 GiB; a run's start without its model's compute under 60 s; the harness's input pipeline at
+least 0.9 x a bare decode-and-transform loop; a 1,000-run sweep's planning, dry run, status and
+report under 5 s each.
+"""
+
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     sub.add_parser("list", help="methods and benchmarks").set_defaults(func=cmd_list)
@@ -53,7 +64,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     bench.add_argument("--no-demo", action="store_true", help="leave out the README default's wall time and memory")
     bench.add_argument("--rounds", type=int, default=12, help="alternated rounds per ratio (ViT-B-16: a third)")
     bench.add_argument("--write", metavar="FILE", default="docs/performance.md",
-                       help="the document to rewrite with the table (empty: print only)")
+                       help="the document whose section to rewrite with the table (empty: print only)")
+    bench.add_argument("--scale", action="store_true", help="the full-size rehearsal on generated trees instead "
+                                                            "(its own section of the document)")
+    bench.add_argument("--scale-dir", type=Path, help="--scale: where the generated trees are made and kept "
+                                                      "(default: a temporary folder)")
+    bench.add_argument("--scale-parts", help="--scale: a comma list of its measurements (default: all of "
+                                             "commands, startup, pipeline, probe, bookkeeping, waves)")
+    bench.add_argument("--gpu", action="store_true", help="the GPU check on a CUDA machine instead (its own section)")
     bench.set_defaults(func=cmd_bench)
 
 
@@ -143,7 +161,36 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from ..tools.bench import machine, run_bench, table
-    from ..tools.bench.doc import write_performance
+    from ..tools.bench.doc import measured, write_performance, write_section
+    if args.gpu:
+        import torch
+
+        from ..core.config import ConfigError
+        from ..tools.bench.gpu import gpu_rows
+        if not torch.cuda.is_available():
+            raise ConfigError("bench --gpu needs a CUDA device and there is none here; docs/performance.md's GPU "
+                              "section says the harness has never run on one")
+        text = table(gpu_rows())
+        print(f"\n{machine()}\n\n{text}")
+        if args.write:
+            write_section(Path(args.write), "gpu", measured("GPU check", "robustbench-ft bench --gpu", machine(),
+                                                           text, []))
+        return 0
+    if args.scale:
+        import tempfile
+
+        from ..tools.bench.scale import PARTS, scale_rows
+        parts = tuple(p.strip() for p in args.scale_parts.split(",") if p.strip()) if args.scale_parts else PARTS
+        with tempfile.TemporaryDirectory() as scratch:
+            rows, missing = scale_rows(args.scale_dir or Path(scratch), parts)
+        text = table(rows)
+        print(f"\n{machine()}\n\n{text}")
+        if args.write:
+            command = "robustbench-ft bench --scale" + (f" --scale-parts {','.join(parts)}" if args.scale_parts else "")
+            write_section(Path(args.write), "scale", measured("Full-size rehearsal on generated data", command,
+                                                              machine(), text, missing, SCALE_READING))
+            print(f"wrote {args.write}", file=sys.stderr)
+        return 0
     rows, missing = run_bench(quick=args.quick, demo=not args.no_demo, rounds=args.rounds)
     text = table(rows)
     print(f"\n{machine()}\n\n{text}")

@@ -7,6 +7,7 @@ user's own is accepted wherever a preset name is.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ class ConfigError(ValueError):
     """A preset or spec file is missing, unparsable or lacks what it must declare."""
 
 
+@functools.lru_cache(maxsize=None)
 def presets_dir(kind: str) -> Path:
     """Folder of the shipped presets of one kind: 'benchmarks' or 'methods'."""
     return Path(str(resources.files("robustbench_ft") / "presets" / kind))

@@ -109,8 +109,8 @@ _FILE_CACHE: dict[tuple, str] = {}
 def _by_file(path: Path, compute: Callable[[Path], str]) -> str:
     """`compute(path)`, remembered while the file's inode, size and change times stay the same
     (hashing a ViT's weights takes seconds, and a plan asks for digests many times)."""
-    stat = path.stat()
-    key = (compute.__name__, str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    stat = path.stat()  # the file as it is now: its device and inode name it wherever it is referred to from
+    key = (compute.__name__, stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _FILE_CACHE:
         _FILE_CACHE[key] = compute(path)
     return _FILE_CACHE[key]

@@ -9,7 +9,9 @@ declared here but in the method's code (`HParam`s on its class): one place each.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, read_yaml, resolve_preset
@@ -41,6 +43,13 @@ def method_info(name: str) -> MethodInfo:
         path = resolve_preset("methods", name)
     except ConfigError:
         return MethodInfo(name=name, label=name)
+    stat = path.stat()
+    return _card(name, path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _card(name: str, path: Path, mtime_ns: int, size: int) -> MethodInfo:
+    """A card read once while its file stays the same (planning a sweep asks for each many times)."""
     card = read_yaml(path)
     if "hparams" in card:
         raise ConfigError(f"{path}: hyper-parameters are declared in the method's code (HParam on its "

@@ -149,17 +149,23 @@ class RunSpec:
             raise ConfigError(f"unknown run spec fields {unknown}; known: {sorted(known)}")
         return cls(**data)
 
+    @functools.cached_property
+    def _identity(self) -> dict[str, Any]:
+        return spec_identity(self)  # a frozen spec names one run: computed once (a plan asks often)
+
     def identity(self) -> dict[str, Any]:
         """What names this run (see identity.py): the digest is the hash of this mapping."""
-        return spec_identity(self)
+        return dict(self._identity)
 
     def digest(self) -> str:
         """12 hex digits naming the run's folder."""
-        return digest_of(self.identity())
+        if "_digest" not in self.__dict__:
+            self.__dict__["_digest"] = digest_of(self._identity)
+        return self.__dict__["_digest"]
 
     def config_digest(self) -> str:
         """12 hex digits naming the configuration: the run's identity without its seed."""
-        return digest_of({k: v for k, v in self.identity().items() if k != "seed"})
+        return digest_of({k: v for k, v in self._identity.items() if k != "seed"})
 
     def to_record(self) -> dict[str, Any]:
         """What a run folder's spec.yaml holds: the spec version and every field."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterator, Protocol
 
@@ -183,8 +184,9 @@ class Benchmark(ABC):
         self.config = config
         self.source = source
         self.name: str = require(config, "name", str, source)
-        self.templates: list[str] = resolve_templates(templates or require(config, "templates", (list, str), source),
-                                                      source)
+        self._templates = templates or require(config, "templates", (list, str), source)
+        if not (isinstance(self._templates, str) and self._templates in TEMPLATE_SETS):
+            self.templates  # noqa: B018  (a file or a list is read and checked now; a named set when used)
         self.id_split: str = require(config, "id_split", str, source)
         self.ood_splits: list[str] = require(config, "ood_splits", list, source)
         self.train_defaults: dict[str, Any] = train_budget(config)
@@ -213,6 +215,12 @@ class Benchmark(ABC):
 
     @abstractmethod
     def test_set(self, split: str) -> Split: ...
+
+    @cached_property
+    def templates(self) -> list[str]:
+        """The prompt templates; a named set (open_clip's 'openai', 'simple') is loaded when first
+        used, since open_clip takes seconds to import and planning a sweep needs no prompt."""
+        return resolve_templates(self._templates, self.source)
 
     def prompts(self, class_name: str) -> list[str]:
         return [t.format(class_name) for t in self.templates]

@@ -37,7 +37,7 @@ class ClassFolderBenchmark(FileBenchmark):
         return list(dict.fromkeys([self.train_split, *([self.val_split] if self.val_split else []),
                                    *self.test_splits]))
 
-    def _scan(self, split: str) -> tuple[list[Path], list[int], list[str]]:
+    def _scan(self, split: str) -> tuple[list[str], list[int], list[str]]:
         """(files, labels, folders that name no class) of one split."""
         folder = self.root / self.folders[split]
         paths, labels, stray = [], [], []
@@ -75,7 +75,7 @@ class ClassFolderBenchmark(FileBenchmark):
     def make_test_set(self, split: str) -> FileSplit:
         return self._split(split)
 
-    def all_files(self) -> dict[str, list[Path]]:
+    def all_files(self) -> dict[str, list[str]]:
         return {s: self._scan(s)[0] for s in self._splits()}
 
     def check_files(self, root: Path, report: DataCheck) -> None:

@@ -11,6 +11,7 @@ validation split; Real's test split is ID test, and the other domains' test spli
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -78,14 +79,14 @@ class DomainNet(FileBenchmark):
     def classes(self) -> list[str]:
         return [folder.replace("_", " ") for folder in self.folders]
 
-    def _files(self, domain: str, part: str) -> tuple[list[Path], list[int]]:
+    def _files(self, domain: str, part: str) -> tuple[list[str], list[int]]:
         entries, folders = self._entries(domain, part), self.folders
         for relative, label, folder in entries:
             if not 0 <= label < len(folders) or folder != folders[label]:
                 raise ConfigError(f"{self._split_file(self.root, domain, part)}: {relative} has label {label}, "
                                   f"but label {label} is class {folders[label] if 0 <= label < len(folders) else '?'!r}")
-        root = self.root
-        return [root / relative for relative, _, _ in entries], [label for _, label, _ in entries]
+        root = str(self.root)
+        return [f"{root}/{relative}" for relative, _, _ in entries], [label for _, label, _ in entries]
 
     @cached_property
     def _train_val(self) -> tuple[FileSplit, FileSplit]:
@@ -100,7 +101,7 @@ class DomainNet(FileBenchmark):
     def make_test_set(self, split: str) -> FileSplit:
         return self.split(*self._files(split, "test"))
 
-    def all_files(self) -> dict[str, list[Path]]:
+    def all_files(self) -> dict[str, list[str]]:
         files = {f"{self.id_split}_train": self._files(self.id_split, "train")[0]}
         files.update({f"{d}_test": self._files(d, "test")[0] for d in self.test_splits})
         return files
@@ -113,7 +114,7 @@ class DomainNet(FileBenchmark):
             return
         for name, paths in files.items():
             report.counts[name] = len(paths)
-            missing = [p for p in paths if not p.is_file()]
+            missing = [p for p in paths if not os.path.isfile(p)]
             if missing:
                 report.errors.append(f"{name}: " + listed(missing, "missing images"))
         for domain in dict.fromkeys([self.id_split, *self.test_splits]):

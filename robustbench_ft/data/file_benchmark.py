@@ -75,7 +75,7 @@ class FileBenchmark(Benchmark):
     def check_available(self) -> None:
         self.root  # noqa: B018  (resolving the root is the check)
 
-    def split(self, paths: list[Path], labels: list[int], class_subset: list[int] | None = None) -> FileSplit:
+    def split(self, paths: list[str], labels: list[int], class_subset: list[int] | None = None) -> FileSplit:
         made = FileSplit(paths, torch.tensor(labels, dtype=torch.long), class_subset, self.skip_bad_images,
                          default_workers() if self.workers is None else self.workers)
         self._made.append(made)
@@ -93,7 +93,7 @@ class FileBenchmark(Benchmark):
     def bad_images(self) -> list[str]:
         return sorted({str(path) for split in self._made for path in split.bad_images})
 
-    def held_out(self, paths: list[Path], labels: list[int]) -> tuple[FileSplit, FileSplit]:
+    def held_out(self, paths: list[str], labels: list[int]) -> tuple[FileSplit, FileSplit]:
         """(train, ID validation): a fixed, seeded fraction of the training files held out."""
         kept, held = holdout(len(paths), self.holdout_fraction, self.holdout_seed)
         return (self.split([paths[i] for i in kept], [labels[i] for i in kept]),
@@ -119,7 +119,7 @@ class FileBenchmark(Benchmark):
         """Fill `report`: declared files present, no stray class folder, counts vs published."""
 
     @abstractmethod
-    def all_files(self) -> dict[str, list[Path]]:
+    def all_files(self) -> dict[str, list[str]]:
         """Every image file per split (for --deep)."""
 
     @staticmethod

@@ -1,6 +1,7 @@
 """Splits of image files, decoded in DataLoader workers: the form of every real benchmark.
 
-A `FileSplit` is a list of (path, label). Images are decoded with PIL and transformed by the
+A `FileSplit` is a list of (path, label); paths are strings (ImageNet's training split is 1.28 M
+of them, listed by every job as it starts: path objects would cost seconds there). Images are decoded with PIL and transformed by the
 model's own pipeline (`inputs.eval_transform()` / `inputs.train_transform()`, handed in, so this
 module never imports the models) inside DataLoader workers, with pinned memory and non-blocking
 copies to the device. Training order and augmentation are functions of the run's generator
@@ -98,14 +99,15 @@ def _collate(items: list) -> tuple[torch.Tensor, torch.Tensor, list[_Undecodable
 class FileSplit:
     """A split of image files with their labels (indices into the benchmark's classes)."""
 
-    paths: list[Path]
+    paths: list[str]
     labels: torch.Tensor
     class_subset: list[int] | None = None
     skip_bad_images: bool = False
     workers: int = field(default_factory=default_workers)
-    bad_images: set[Path] = field(default_factory=set)  # files skipped so far (skip_bad_images)
+    bad_images: set[str] = field(default_factory=set)  # files skipped so far (skip_bad_images)
 
     def __post_init__(self) -> None:
+        self.paths = [p if isinstance(p, str) else os.fspath(p) for p in self.paths]
         if len(self.paths) != len(self.labels):
             raise ValueError(f"{len(self.paths)} files but {len(self.labels)} labels")
 
@@ -186,15 +188,14 @@ def listed(paths: list, what: str) -> str:
     return f"{len(paths)} {what}: {shown}{more}"
 
 
-def images_under(folder: Path) -> list[Path]:
+def images_under(folder: Path | str) -> list[str]:
     """Image files directly under `folder`, sorted by name. The folder's entries say what they are
     (no stat per file where the file system reports entry types, as local and network ones do)."""
     with os.scandir(folder) as entries:
-        return sorted(Path(e.path) for e in entries
-                      if os.path.splitext(e.name)[1].lower() in IMAGE_SUFFIXES and e.is_file())
+        return sorted(e.path for e in entries if e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file())
 
 
-def undecodable(paths: list[Path]) -> list[Path]:
+def undecodable(paths: list[str]) -> list[str]:
     """The files among `paths` that PIL cannot fully decode (data check --deep)."""
     bad = []
     for path in paths:

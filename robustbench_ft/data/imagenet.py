@@ -17,8 +17,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
-
 from ..core.config import ConfigError, require
 from .benchmark import FAMILIES
 from .class_folders import ClassFolderBenchmark
@@ -26,6 +24,7 @@ from .class_folders import ClassFolderBenchmark
 PUBLISHED = {"imagenet-v2": 10_000, "imagenet-a": 7_500, "imagenet-r": 30_000, "imagenet-sketch": 50_889,
              "imagenet": 50_000}
 LABEL_SCHEMES = ("wnid", "index")
+CLASSES = 1_000
 
 
 @FAMILIES.register("imagenet")
@@ -51,8 +50,8 @@ class ImageNet(ClassFolderBenchmark):
         """The 1,000 class ids in label order (sorted), from the training split's folders."""
         folder = self.root / self.folders[self.train_split]
         wnids = sorted(p.name for p in folder.iterdir() if p.is_dir())
-        if len(wnids) != len(IMAGENET_CLASSNAMES):
-            raise ConfigError(f"{folder}: {len(wnids)} class folders, expected {len(IMAGENET_CLASSNAMES)} "
+        if len(wnids) != CLASSES:
+            raise ConfigError(f"{folder}: {len(wnids)} class folders, expected {CLASSES} "
                               f"(one per ImageNet class)")
         return wnids
 
@@ -63,9 +62,10 @@ class ImageNet(ClassFolderBenchmark):
     @property
     def classes(self) -> list[str]:
         self.wnids  # noqa: B018  (the class folders must be there and complete)
+        from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES  # on use: open_clip is slow to import
         return list(IMAGENET_CLASSNAMES)
 
     def label_of(self, split: str, folder: str) -> int | None:
         if self.label_schemes.get(split, "wnid") == "index":
-            return int(folder) if folder.isdigit() and int(folder) < len(IMAGENET_CLASSNAMES) else None
+            return int(folder) if folder.isdigit() and int(folder) < CLASSES else None
         return self._wnid_index.get(folder)

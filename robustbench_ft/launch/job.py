@@ -19,7 +19,6 @@ import torch
 from ..core.log import log
 from ..core.spec import RunSpec
 from ..engine.distributed import SINGLE, DistEnv, init, read_env
-from ..engine.execute import RunFailed, execute
 from ..planning.plan import dependencies
 from ..records.layout import ResultsTree
 from ..records.lock import RunBusyError
@@ -34,6 +33,7 @@ def run_pack(specs: list[RunSpec], results_root: Path, dist: DistEnv = SINGLE,
              raise_on_failure: bool = True) -> dict[str, str]:
     """Run `specs` in order: digest -> "done" or why not. A run whose dependency is not done is
     skipped with that reason (recorded in its folder), the rest still run."""
+    from ..engine.execute import RunFailed, execute  # the engine, imported where a job runs: not to submit one
     outcomes: dict[str, str] = {}
     tree = ResultsTree(results_root)
     for index, spec in enumerate(specs, 1):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..planning.plan import Plan
 from ..records.migrate import Migration, migrate_results
+from . import catalogue  # noqa: F401  (the launchers register themselves)
 from .base import Launched, launch
 from .options import LaunchOptions
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..core.spec import RunSpec
 from ..records.layout import ResultsTree, RunFolder, RunState, UnreadableFileError
+from . import catalogue  # noqa: F401  (the launchers register themselves: their schedulers' states)
 from .base import ACTIVE_STATES, LAUNCHERS
 from .ledger import Ledger, Submission
 

@@ -9,16 +9,18 @@ method is one small file that any engine (or a test double) can drive.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import torch
 from torch import nn
 
 from ..core.spec import RunSpec
-from ..data.benchmark import Benchmark, Split
 from ..models.classifier import ImageClassifier
-from ..models.inputs import InputPipeline
-from ..models.loading import ClipBundle
+
+if TYPE_CHECKING:  # annotations only: planning imports the methods, and these bring open_clip and torchvision
+    from ..data.benchmark import Benchmark, Split
+    from ..models.inputs import InputPipeline
+    from ..models.loading import ClipBundle
 
 
 class Outputs(Protocol):

@@ -15,7 +15,6 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
-from open_clip.transform import PreprocessCfg, image_transform_v2
 from torchvision import transforms as T
 
 AUGMENTATIONS = ("hflip", "random_resized_crop")
@@ -72,17 +71,20 @@ class InputPipeline:
         """In-memory images exactly as `train` makes them when every flip it draws is `flip`."""
         return self.eval(images.flip(-1) if flip else images, device)
 
-    def _cfg(self) -> PreprocessCfg:
+    def _cfg(self):
+        from open_clip.transform import PreprocessCfg  # imported on use: open_clip takes seconds to import
         return PreprocessCfg(size=self.image_size, mean=self.mean_values, std=self.std_values,
                              interpolation=self.interpolation, resize_mode=self.resize_mode)
 
     def eval_transform(self) -> Callable:
         """PIL image -> normalised tensor, exactly as open_clip preprocesses for this model."""
+        from open_clip.transform import image_transform_v2
         return image_transform_v2(self._cfg(), is_train=False)
 
     def eval_pixels(self) -> Callable:
         """PIL image -> uint8 (3, S, S) tensor: `eval_transform` without its scaling to [0, 1] and
         normalisation (what the evaluation cache stores; `normalize` does the rest)."""
+        from open_clip.transform import image_transform_v2
         geometric = [t for t in image_transform_v2(self._cfg(), is_train=False).transforms
                      if not isinstance(t, T.Normalize) and "ToTensor" not in type(t).__name__]
         return T.Compose([*geometric, T.PILToTensor()])

@@ -8,11 +8,12 @@ for it. Only its tokenizer differs (a word vocabulary, see tokenizers.py).
 
 from __future__ import annotations
 
+import importlib.util
+import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import open_clip
 import torch
 from torch import nn
 
@@ -67,10 +68,16 @@ def embedded_vocab_path(name: str) -> Path:
 _registered = False
 
 
+def _open_clip():
+    """open_clip, imported on first use: it takes seconds, and planning a sweep needs no model."""
+    import open_clip
+    return open_clip
+
+
 def _register_embedded_configs() -> None:
     global _registered
     if not _registered:
-        open_clip.add_model_config(_package_dir("configs"))
+        _open_clip().add_model_config(_package_dir("configs"))
         _registered = True
 
 
@@ -89,19 +96,39 @@ def _resolve_weights(name: str, pretrained: str | None) -> str | None:
     return pretrained
 
 
+def _config_file(name: str) -> Path | None:
+    """The JSON config of model `name`, shipped with this package or with open_clip, found without
+    importing open_clip (seconds: a dry run only needs to know the name and the input size)."""
+    embedded = embedded_models().get(name)
+    if embedded is not None:
+        return embedded
+    spec = importlib.util.find_spec("open_clip")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "model_configs" / f"{name}.json"
+        if path.is_file():
+            return path
+    return None
+
+
 def check_model_name(name: str) -> None:
     """A ModelLoadError unless open_clip (or the embedded configs) knows `name`; loads nothing."""
+    if _config_file(name) is not None or name.startswith(("hf-hub:", "local-dir:")):
+        return
     _register_embedded_configs()
-    if name not in open_clip.list_models() and not name.startswith(("hf-hub:", "local-dir:")):
+    if name not in _open_clip().list_models():
         raise ModelLoadError(f"unknown model {name!r}; embedded: {sorted(embedded_models())}, "
-                             f"open_clip knows {len(open_clip.list_models())} (open_clip.list_models())")
+                             f"open_clip knows {len(_open_clip().list_models())} (open_clip.list_models())")
 
 
 def image_size_of(name: str) -> int:
     """The input size of model `name` from its open_clip config, without building it (224 when the
     config does not say, as for hf-hub models)."""
-    _register_embedded_configs()
-    config = open_clip.get_model_config(name) or {}
+    path = _config_file(name)
+    if path is not None:
+        config = json.loads(path.read_text())
+    else:
+        _register_embedded_configs()
+        config = _open_clip().get_model_config(name) or {}
     size = (config.get("vision_cfg") or {}).get("image_size", 224)
     return int(size[0] if isinstance(size, (tuple, list)) else size)
 
@@ -110,11 +137,12 @@ def load_clip(name: str, pretrained: str | None = EMBEDDED_TAG, device: str | to
               ) -> ClipBundle:
     """Build `name` and load `pretrained` (tag, local state_dict file, or None for random init)."""
     check_model_name(name)
+    _register_embedded_configs()
     weights = _resolve_weights(name, pretrained)
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)  # 'none' names one set of weights in every process
-            model = open_clip.create_model(name, pretrained=weights, device=device)
+            model = _open_clip().create_model(name, pretrained=weights, device=device)
     except Exception as err:  # torch.load fails in many ways on a bad file (IndexError, ...)
         if weights is None:
             raise
@@ -132,7 +160,7 @@ def _tokenizer(name: str) -> Tokenizer:
         if not vocab.is_file():
             raise ModelLoadError(f"the vocabulary of {name!r} is missing: expected {vocab}")
         return WordTokenizer.from_file(vocab)
-    return open_clip.get_tokenizer(name)
+    return _open_clip().get_tokenizer(name)
 
 
 def _image_size(model: nn.Module) -> int:

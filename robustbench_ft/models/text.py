@@ -13,14 +13,16 @@ EOS pooling; any other text tower (a CustomTextCLIP, HF towers, CoCa) is encoded
 from __future__ import annotations
 
 import torch
-from open_clip.model import CLIP
-from open_clip.transformer import text_global_pool
 from torch import nn
+
+# open_clip is imported where a text is encoded, not with this module: planning a sweep (which
+# imports the methods, and so this) has no model to run, and open_clip takes seconds to import.
 
 
 def used_length(model: nn.Module, tokens: torch.Tensor) -> int | None:
     """Positions the batch's features depend on (up to the last pooled token), or None when the
     model's text tower is not one this shortcut knows to be exact for."""
+    from open_clip.model import CLIP
     if not isinstance(model, CLIP):
         return None
     if getattr(model, "attn_mask", None) is None or len(tokens) == 0:  # no causal mask: every position counts
@@ -44,6 +46,7 @@ def encode_text(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
     x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
     x = model.ln_final(x)
+    from open_clip.transformer import text_global_pool
     x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
     if model.text_projection is not None:
         x = model.text_projection(x) if isinstance(model.text_projection, nn.Linear) else x @ model.text_projection

@@ -99,7 +99,13 @@ def build_plan(specs: Iterable[RunSpec]) -> Plan:
 def plan_grid(methods: list[str], seeds: list[int], benchmark: str,
               benchmark_defaults: dict[str, Any], overrides: dict[str, Any] | None = None
               ) -> Plan:
-    """methods x seeds, with dependencies, in an order that runs them correctly one by one.
+    """methods x seeds, with dependencies, in an order that runs them correctly one by one."""
+    return build_plan(grid_specs(methods, seeds, benchmark, benchmark_defaults, overrides))
+
+
+def grid_specs(methods: list[str], seeds: list[int], benchmark: str,
+               benchmark_defaults: dict[str, Any], overrides: dict[str, Any] | None = None) -> list[RunSpec]:
+    """The requested runs of methods x seeds, without their dependencies.
 
     `overrides["hparams"]` is keyed by method part (`{"lipsum": {"lam": 2}}`); each method gets
     the parts it has, and a part that no requested method has is an error.
@@ -111,7 +117,6 @@ def plan_grid(methods: list[str], seeds: list[int], benchmark: str,
     stray = sorted(set(hparams) - parts)
     if stray:
         raise ConfigError(f"hyper-parameters for {stray}, which none of the methods {canonical} has")
-    requested = [make_spec(m, benchmark_defaults, benchmark, s,
-                           {**overrides, "hparams": {p: v for p, v in hparams.items() if p in m.split("+")}})
-                 for s in seeds for m in canonical]
-    return build_plan(requested)
+    return [make_spec(m, benchmark_defaults, benchmark, s,
+                      {**overrides, "hparams": {p: v for p, v in hparams.items() if p in m.split("+")}})
+            for s in seeds for m in canonical]

@@ -23,7 +23,8 @@ from typing import Any, Iterator, Mapping
 
 from ..core.compose import canonical_method, with_eval_every
 from ..core.config import ConfigError, read_yaml
-from .plan import Plan, plan_grid
+from ..core.spec import RunSpec
+from .plan import Plan, build_plan, grid_specs
 
 SWEEP_KEYS = ("benchmarks", "methods", "seeds", "settings", "grid", "launcher")
 
@@ -50,7 +51,7 @@ class Sweep:
     def plan(self, data_root: str | None = None) -> Plan:
         from ..data.benchmark import load_benchmark
         self._check_parts()
-        plan = Plan(())
+        requested: list[RunSpec] = []
         for benchmark in self.benchmarks:
             defaults = load_benchmark(benchmark, data_root=data_root).train_defaults
             for method in self.methods:
@@ -58,8 +59,8 @@ class Sweep:
                     overrides = with_eval_every(as_overrides(point, f"sweep {self.name}"))
                     if data_root is not None:
                         overrides["data_root"] = data_root
-                    plan = plan + plan_grid([method], list(self.seeds), benchmark, defaults, overrides)
-        return plan
+                    requested += grid_specs([method], list(self.seeds), benchmark, defaults, overrides)
+        return build_plan(requested)  # once: equal specs collapse, each digest computed once
 
     def _check_parts(self) -> None:
         """A `METHOD.KEY` setting or grid key names a part that some method of the sweep has."""

@@ -11,8 +11,6 @@ from ..core.atomic import atomic_write, atomic_write_text
 from ..core.config import ConfigError
 from .claims import claims_markdown
 from .collect import collect, tidy_csv
-from .curves import load_curves, plot_training_curves
-from .figures import write_figures
 from .html import Section, page
 from .reference import reference_markdown
 from .robustness import fit_reference
@@ -99,6 +97,8 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
     claims_chosen = chosen if rule.one_per_method else entries(part, selection_rule(DEFAULT_SELECTION))
     text_file("claims.md", claims_markdown(selected_frame(claims_chosen)), "Claims")
     if plots:
+        from .curves import load_curves, plot_training_curves  # matplotlib: imported when figures are drawn
+        from .figures import write_figures
         selected = selected_frame(chosen)
         figures = write_figures(selected, folder / "figures", alpha, fit)
         curves, problems = load_curves(selected, folders)

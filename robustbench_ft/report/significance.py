@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # Student's t quantile (scipy.stats takes a second to import)
 
 from .robustness import id_ood_per_seed
 from .tables import Entry
@@ -47,7 +47,7 @@ def paired_gap(differences: pd.Series) -> Gap:
     n, mean = len(values), float(values.mean())
     if n < 2:
         return Gap(mean, math.nan, math.nan, n)
-    half = stats.t.ppf(0.5 + LEVEL / 2, n - 1) * float(values.std(ddof=1)) / math.sqrt(n)
+    half = float(stdtrit(n - 1, 0.5 + LEVEL / 2)) * float(values.std(ddof=1)) / math.sqrt(n)
     return Gap(mean, mean - half, mean + half, n)
 
 

@@ -19,7 +19,7 @@ import torch
 import yaml
 
 from ...core.config import presets_dir
-from .timing import Ratio, alternate, ratio, spread
+from .timing import Ratio
 
 
 @dataclass(frozen=True)
@@ -117,28 +117,6 @@ def head_rows(rounds: int) -> list[Row]:
                 f"{1000 * full / 60:.1f} → {1000 * short / 60:.1f}")]
 
 
-def throughput_rows(section: str, benchmark: str, model: str, batch: int, rounds: int,
-                    sync=lambda: None) -> list[Row]:
-    """Training images/s of FT and Lipsum-FT (its frozen forward every step, as with random
-    crops), alternated, `sync` after each step (a GPU's queue), and their ratio."""
-    from .training import frozen_forward_every_step, scratch, spec_of, stepper
-    with scratch() as root, frozen_forward_every_step(True):
-        steps = {m: stepper(spec_of(m, benchmark, model, None, batch), root) for m in ("ft", "lipsum")}
-
-        def synced(step):
-            return lambda: (step(), sync())
-        times = alternate({m: synced(step) for m, step in steps.items()}, rounds)
-    return [Row(section, "FT training images/s", f"{batch / spread(times['ft']).median:.0f}"),
-            Row(section, "Lipsum-FT training images/s", f"{batch / spread(times['lipsum']).median:.0f}"),
-            _ratio_row(section, "Lipsum-FT step / FT step", ratio(times, "lipsum", "ft"), 1.30)]
-
-
-def gpu_rows(rounds: int, batch: int = 256) -> list[Row]:
-    """ViT-B/16 at batch 256 on the GPU, bf16 autocast (precision 'auto' on CUDA)."""
-    return throughput_rows(f"{torch.cuda.get_device_name(0)}, ViT-B-16 bf16 (batch {batch})", "embedded",
-                           "ViT-B-16", batch, rounds, torch.cuda.synchronize)
-
-
 def run_bench(quick: bool = False, demo: bool = True, rounds: int = 12) -> tuple[list[Row], list[str]]:
     """(rows of the table, what this run did not measure and why)."""
     from .demo import demo_rows
@@ -160,10 +138,7 @@ def run_bench(quick: bool = False, demo: bool = True, rounds: int = 12) -> tuple
         rows += demo_rows()
     elif not quick:
         missing.append("the README default (`--no-demo`)")
-    if torch.cuda.is_available():
-        rows += gpu_rows(max(3, rounds // 2))
-    else:
-        missing.append("GPU figures (ViT-B/16 bf16 images/s at batch 256 for FT and Lipsum-FT): no GPU here")
+    missing.append("GPU figures: `robustbench-ft bench --gpu` on a CUDA machine (its own section)")
     return rows, missing
 
 

@@ -1,4 +1,9 @@
-"""docs/performance.md, written whole by `robustbench-ft bench` from one run's measurements."""
+"""docs/performance.md: one section per kind of measurement, each written whole by one command.
+
+`robustbench-ft bench` writes the ratios section, `bench --scale` the full-size rehearsal, `bench
+--gpu` the GPU check; each section names its command, its machine and its date, and a command
+rewrites its own section alone, so every figure comes from the command its section names.
+"""
 
 from __future__ import annotations
 
@@ -56,11 +61,40 @@ READING = """\
 """
 
 
-def write_performance(path: Path, table: str, machine: str, command: str, missing: list[str]) -> None:
-    """The whole file: command, machine, table, how to read it, and what this run did not measure."""
+HEADER = ("# Performance\n\nEach section below is written whole by the command it names "
+          "(robustbench_ft/tools/bench/); every figure in it comes from that one run. Rerun it to check "
+          "or refresh them.\n")
+SECTIONS = ("ratios", "scale", "gpu")  # their order in the file
+
+
+def _markers(key: str) -> tuple[str, str]:
+    return f"<!-- section {key}: written by robustbench-ft bench -->", f"<!-- end of section {key} -->"
+
+
+def write_section(path: Path, key: str, text: str) -> None:
+    """Put `text` in place of section `key` of the document, keeping the other sections."""
+    sections = {}
+    if path.is_file():
+        current = path.read_text()
+        for name in SECTIONS:
+            begin, end = _markers(name)
+            if begin in current and end in current:
+                sections[name] = current.split(begin, 1)[1].split(end, 1)[0].strip("\n")
+    sections[key] = text.strip("\n")
+    body = "".join(f"\n{_markers(k)[0]}\n{sections[k]}\n{_markers(k)[1]}\n" for k in SECTIONS if k in sections)
+    atomic_write_text(path, HEADER + body)
+
+
+def measured(title: str, command: str, machine: str, table: str, missing: list[str], reading: str = "") -> str:
+    """A section: its title, command, day, machine, table, how to read it, what it did not measure."""
     day = datetime.date.today().isoformat()
     absent = "".join(f"- {line}\n" for line in missing) or "- nothing: every figure of the table was measured.\n"
-    text = (f"# Performance\n\nThis file is written by `{command}` (robustbench_ft/tools/bench/); every figure below\n"
-            f"comes from that one run. Rerun it to check or refresh them.\n\n"
-            f"- Measured: {day}\n- Machine: {machine}\n\n{table}\n{READING}\n## Not measured in this run\n{absent}")
-    atomic_write_text(path, text)
+    return (f"## {title}\n\n- Command: `{command}`\n- Measured: {day}\n- Machine: {machine}\n\n{table}\n"
+            f"{reading}\n### Not measured in this run\n{absent}")
+
+
+def write_performance(path: Path, table: str, machine: str, command: str, missing: list[str]) -> None:
+    """The ratios section: `robustbench-ft bench`'s table, how to read it, what it did not measure."""
+    write_section(path, "ratios", measured("Ratios (the harness against its own baselines)", command, machine,
+                                           table, missing, READING.replace("## What each figure is",
+                                                                           "### What each figure is")))

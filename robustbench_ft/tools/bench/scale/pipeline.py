@@ -1,0 +1,102 @@
+"""The training input pipeline and the evaluation cache, on the full DomainNet tree's JPEGs.
+
+Training: images/s of one DataLoader worker decoding and augmenting (random resized crop and flip
+at 224 px, the benchmark's policy) through FileSplit.train_batches, against a bare loop in one
+process that opens each file with PIL and applies the very same transform, on the same files.
+How many workers feed ViT-B/16 bf16 training at published GPU rates follows from the per-worker
+rate (presets/reference/gpu_rates.yaml: the rates and their sources).
+Evaluation cache: images/s building it (decode, resize and crop, write), its size, images/s
+reading it back as normalised batches, and its size for the full test sets of DomainNet and
+ImageNet at 224 px, computed from the image counts.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from ....core.config import presets_dir, read_yaml
+from ....data.benchmark import load_benchmark
+from ....data.eval_cache import EvalCache, cache_bytes
+from ....data.files import FileSplit
+from ....data.imagenet import PUBLISHED as IMAGENET_TESTS
+from ....models.inputs import InputPipeline
+from ....models.loading import OPENAI_MEAN, OPENAI_STD
+
+SIZE, TRAIN_IMAGES, CACHE_IMAGES = 224, 2_048, 3_000
+TARGET_RATIO = 0.9
+
+
+def _inputs(augment) -> InputPipeline:
+    return InputPipeline(OPENAI_MEAN, OPENAI_STD, SIZE, augment)
+
+
+def training_rates(split: FileSplit, augment) -> tuple[float, float]:
+    """(one worker's images/s through FileSplit.train_batches, a bare PIL + transform loop's)."""
+    inputs = _inputs(augment)
+    files = FileSplit(split.paths[:TRAIN_IMAGES], split.labels[:TRAIN_IMAGES], workers=1)
+    stream = files.train_batches(64, torch.Generator().manual_seed(0), inputs)
+    next(stream)  # the worker's start is DataLoader start, measured with the run's start
+    started, seen = time.perf_counter(), 0
+    while seen < TRAIN_IMAGES - 64:
+        seen += len(next(stream)[1])
+    harness = seen / (time.perf_counter() - started)
+    transform = inputs.train_transform()
+    started = time.perf_counter()
+    for path in files.paths[64:64 + seen]:
+        with Image.open(path) as image:
+            torch.manual_seed(0)
+            transform(image.convert("RGB"))
+    return harness, seen / (time.perf_counter() - started)
+
+
+def cache_rates(split: FileSplit) -> tuple[float, float, int]:
+    """(images/s building the cache, images/s reading it back, its bytes) for CACHE_IMAGES files."""
+    inputs = _inputs(())
+    files = FileSplit(split.paths[:CACHE_IMAGES], split.labels[:CACHE_IMAGES])
+    with tempfile.TemporaryDirectory() as folder:
+        cache = EvalCache(Path(folder), files, inputs)
+        started = time.perf_counter()
+        cache.build(128)
+        built = len(files) / (time.perf_counter() - started)
+        size = sum(p.stat().st_size for p in cache.path.iterdir())
+        started = time.perf_counter()
+        for _ in cache.batches(128, "cpu"):
+            pass
+        read = len(files) / (time.perf_counter() - started)
+    return built, read, size
+
+
+def rows(domainnet: Path) -> tuple[list, list[str]]:
+    from .. import Row, _check
+    benchmark = load_benchmark("domainnet", data_root=str(domainnet))
+    found = []
+    section = "input pipeline, DomainNet JPEGs (generated, 500 x 375)"
+    harness, bare = training_rates(benchmark.train_set(), benchmark.augment)
+    found.append(Row(section, "training images/s, one DataLoader worker (random resized crop + flip, 224 px)",
+                     f"{harness:.0f}"))
+    found.append(Row(section, "... / a bare PIL decode + the same transform in one process",
+                     f"{harness / bare:.2f}", *_check(harness / bare, TARGET_RATIO, at_most=False)))
+    rates = read_yaml(presets_dir("reference") / "gpu_rates.yaml")["vit_b16_bf16_training"]
+    for gpu in rates["gpus"]:
+        found.append(Row(section, f"workers to feed ViT-B/16 bf16 training on an {gpu['name']} "
+                                  f"({gpu['images_per_second']:.0f} img/s, {gpu['basis']})",
+                         f"{math.ceil(gpu['images_per_second'] / harness)}"))
+    section = "evaluation cache"
+    built, read, size = cache_rates(benchmark.test_set("real"))
+    found.append(Row(section, f"build: images/s decoding, resizing and writing {CACHE_IMAGES:,} JPEGs "
+                              f"({benchmark.val_set().workers} workers)", f"{built:.0f}"))
+    found.append(Row(section, "read back: images/s as normalised batches", f"{read:.0f}"))
+    found.append(Row(section, "bytes an image at 224 px", f"{size / CACHE_IMAGES:,.0f}"))
+    tests = len(benchmark.val_set()) + sum(len(benchmark.test_set(s)) for s in benchmark.test_splits)
+    found.append(Row(section, f"DomainNet validation + test splits ({tests:,} images) at 224 px (GB)",
+                     f"{cache_bytes(tests, SIZE) / 1e9:.1f}"))
+    imagenet = 12_812 + sum(IMAGENET_TESTS.values())  # 1% held out of train, and the five test sets
+    found.append(Row(section, f"ImageNet validation + test splits ({imagenet:,} images) at 224 px (GB)",
+                     f"{cache_bytes(imagenet, SIZE) / 1e9:.1f}"))
+    return found, []
