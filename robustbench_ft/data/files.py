@@ -1,10 +1,11 @@
 """Splits of image files, decoded in DataLoader workers: the form of every real benchmark.
 
 A `FileSplit` is a list of (path, label); paths are strings (ImageNet's training split is 1.28 M
-of them, listed by every job as it starts: path objects would cost seconds there). Images are decoded with PIL and transformed by the
-model's own pipeline (`inputs.eval_transform()` / `inputs.train_transform()`, handed in, so this
-module never imports the models) inside DataLoader workers, with pinned memory and non-blocking
-copies to the device. Training order and augmentation are functions of the run's generator
+of them, listed by every job as it starts: path objects would cost seconds there). Images are
+decoded with PIL and transformed to uint8 pixels by the model's own pipeline
+(`inputs.eval_pixels()` / `inputs.train_pixels()`, handed in, so this module never imports the
+models) inside DataLoader workers, with pinned memory and non-blocking copies to the device,
+where `inputs.normalize` scales them (bit for bit what the float transforms give). Training order and augmentation are functions of the run's generator
 alone: the sampler draws each epoch's permutation and one seed per sample from it, and a sample
 is augmented under its own seed, so the number of workers never changes a result.
 
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterator
 
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_worker_info
 
 from ..core.config import ConfigError
 from .benchmark import shard_rows, shuffled_index_batches
@@ -66,7 +67,10 @@ class _Decoded(Dataset):
         label = int(self.split.labels[index])
         if seed < 0:
             return self.transform(image), label
-        with torch.random.fork_rng(devices=[]):
+        if get_worker_info() is not None:  # a worker's own random state serves nothing else: no need to keep it
+            torch.manual_seed(seed)
+            return self.transform(image), label
+        with torch.random.fork_rng(devices=[]):  # in the training process: leave its random state as it was
             torch.manual_seed(seed)
             return self.transform(image), label
 
@@ -92,7 +96,8 @@ def _collate(items: list) -> tuple[torch.Tensor, torch.Tensor, list[_Undecodable
     bad = [item for item in items if isinstance(item, _Undecodable)]
     if not kept:
         return torch.empty(0), torch.empty(0, dtype=torch.long), bad
-    return torch.stack([x for x, _ in kept]), torch.tensor([y for _, y in kept], dtype=torch.long), bad
+    # default_collate stacks a worker's batch straight into shared memory: one copy, not two
+    return default_collate([x for x, _ in kept]), torch.tensor([y for _, y in kept], dtype=torch.long), bad
 
 
 @dataclass
@@ -114,15 +119,17 @@ class FileSplit:
     def __len__(self) -> int:
         return len(self.paths)
 
-    def _loader(self, transform: Callable, batch_sampler: Any, device: torch.device | str,
+    def _loader(self, pixels: Callable, inputs: Any, batch_sampler: Any, device: torch.device | str,
                 persistent: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        loader = DataLoader(_Decoded(self, transform), batch_sampler=batch_sampler, collate_fn=_collate,
+        """Batches decoded to uint8 pixels in the workers (a quarter of the bytes of float inputs
+        to hand over, and to copy to a GPU), normalised where the model runs (`inputs.normalize`)."""
+        loader = DataLoader(_Decoded(self, pixels), batch_sampler=batch_sampler, collate_fn=_collate,
                             num_workers=self.workers, pin_memory=torch.device(device).type == "cuda",
                             persistent_workers=persistent and self.workers > 0)
         for images, labels, bad in loader:
             self._note_bad(bad)
             if len(labels):
-                yield images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+                yield inputs.normalize(images, device), labels.to(device, non_blocking=True)
 
     def _note_bad(self, bad: list[_Undecodable]) -> None:
         """Files of a batch that did not decode: an error, or with skip_bad_images noted and left out."""
@@ -141,13 +148,13 @@ class FileSplit:
             if not stored.ready():
                 stored.build(batch_size)
             return stored.batches(batch_size, device)
-        return self._loader(inputs.eval_transform(), self._in_order(batch_size), device, persistent=False)
+        return self._loader(inputs.eval_pixels(), inputs, self._in_order(batch_size), device, persistent=False)
 
     def plain_train_batches(self, batch_size: int, inputs: Any, device: torch.device | str = "cpu",
                             flip: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Every training file once, in order, through the train transform without its random
         flip (deterministic when `inputs.fixed_variants()` is not None), flipped if `flip`."""
-        batches = self._loader(inputs.train_transform(random_flip=False), self._in_order(batch_size), device,
+        batches = self._loader(inputs.train_pixels(random_flip=False), inputs, self._in_order(batch_size), device,
                                persistent=False)
         return ((images.flip(-1), labels) for images, labels in batches) if flip else batches
 
@@ -173,7 +180,7 @@ class FileSplit:
                       ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Endless shuffled, augmented batches; a function of `generator`, whatever the workers."""
         order = _SeededOrder(len(self), batch_size, generator, skip, shard)
-        return self._loader(inputs.train_transform(), order,
+        return self._loader(inputs.train_pixels(), inputs, order,
                             device, persistent=True)
 
 

@@ -98,9 +98,17 @@ class InputPipeline:
         """PIL image -> augmented normalised tensor; random under torch's global generator. Without
         `random_flip`, the `hflip` policy is left out (its flip is then a tensor flip, the same
         values: ToTensor and Normalize act on each pixel alone)."""
+        return T.Compose([*self._augmentation(random_flip), T.ToTensor(), T.Normalize(self.mean_values, self.std_values)])
+
+    def train_pixels(self, random_flip: bool = True) -> Callable:
+        """PIL image -> augmented uint8 (3, S, S) tensor: `train_transform` without its scaling and
+        normalisation, which `normalize` does on the batch (the same float ops: the same inputs).
+        DataLoader workers hand over a quarter of the bytes, and a GPU run normalises on the GPU."""
+        return T.Compose([*self._augmentation(random_flip), T.PILToTensor()])
+
+    def _augmentation(self, random_flip: bool) -> list:
         interpolation = T.InterpolationMode(self.interpolation)
         crop = (T.RandomResizedCrop(self.image_size, scale=(0.08, 1.0), interpolation=interpolation)
                 if "random_resized_crop" in self.augment
                 else T.Compose([T.Resize(self.image_size, interpolation=interpolation), T.CenterCrop(self.image_size)]))
-        flip = [T.RandomHorizontalFlip()] if "hflip" in self.augment and random_flip else []
-        return T.Compose([crop, *flip, T.ToTensor(), T.Normalize(self.mean_values, self.std_values)])
+        return [crop, *([T.RandomHorizontalFlip()] if "hflip" in self.augment and random_flip else [])]
