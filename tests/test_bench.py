@@ -71,3 +71,44 @@ def test_the_demo_peak_is_that_of_the_measured_command_alone():
                          capture_output=True, text=True, check=True).stdout
     del big
     assert 0.27 < json.loads(out) / 2 ** 20 < 0.5
+
+
+def test_a_section_of_the_performance_document_is_rewritten_alone(tmp_path):
+    from robustbench_ft.tools.bench.doc import write_section
+    doc = tmp_path / "performance.md"
+    write_section(doc, "gpu", "## GPU check\n\nnot yet")
+    write_section(doc, "ratios", "## Ratios\n\n| a |")
+    write_section(doc, "scale", "## Scale\n\nfirst")
+    write_section(doc, "scale", "## Scale\n\nsecond")
+    text = doc.read_text()
+    assert text.startswith("# Performance\n") and "first" not in text and "second" in text
+    assert text.index("## Ratios") < text.index("## Scale") < text.index("## GPU check")  # the sections' order
+
+
+def test_strace_lines_are_counted_by_where_they_point(tmp_path):
+    from robustbench_ft.tools.bench.scale.startup import count_calls
+    data, results = tmp_path / "data", tmp_path / "results"
+    trace = tmp_path / "trace.txt"
+    trace.write_text(
+        f'123 openat(AT_FDCWD, "{data}/real/cat/a.jpg", O_RDONLY) = 3\n'
+        f'123 newfstatat(AT_FDCWD, "{data}/real/cat", {{st_mode=S_IFDIR}}, 0) = 0\n'
+        f'124 openat(AT_FDCWD, "{results}/_artifacts/k/head.pt", O_RDONLY) = 4\n'
+        f'124 openat(AT_FDCWD, "/usr/lib/python3/os.py", O_RDONLY) = 5\n'
+        "124 +++ exited with 0 +++\n")
+    assert count_calls(trace, data, results) == {"images": 1, "data tree, not images": 1, "results folder": 1,
+                                                 "elsewhere": 1}
+
+
+def test_the_bookkeeping_records_are_finished_runs_of_the_plan(tmp_path):
+    from robustbench_ft.launch.status import run_statuses
+    from robustbench_ft.planning import plan_grid
+    from robustbench_ft.tools.bench.scale.bookkeeping import finished
+    plan = plan_grid(["ft", "wise"], [0, 1], "embedded", {"steps": 4})
+    finished(tmp_path, list(plan.specs))
+    assert {s.state for s in run_statuses(tmp_path, list(plan.specs))} == {"done"}
+
+
+def test_the_probe_measurement_runs_in_a_child_of_its_own():
+    from robustbench_ft.tools.bench.scale.probe import _measure
+    chunked, whole = _measure(3000, whole=False), _measure(3000, whole=True)
+    assert chunked["seconds"] > 0 and chunked["peak_gib"] > 0 and whole["peak_gib"] > 0

@@ -107,7 +107,8 @@ def _run(data_root: Path, results: Path, build: bool, trace: Path | None = None)
 def count_calls(trace: Path, data_root: Path, results: Path) -> dict[str, int]:
     """Calls that name a file, by where they point."""
     counts = {"images": 0, "data tree, not images": 0, "results folder": 0, "elsewhere": 0}
-    data, out = str(data_root.resolve()), str(results.resolve())
+    data = (str(data_root), str(data_root.resolve()))  # as given (maybe through a link) and as it is
+    out = (str(results), str(results.resolve()))
     for line in trace.read_text(errors="replace").splitlines():
         if '"' not in line:
             continue
@@ -131,8 +132,9 @@ def rows(domainnet: Path) -> tuple[list, list[str]]:
         results = Path(folder) / "results"
         cold = _run(domainnet, results, build=True)
         warm = _run(domainnet, results, build=False)
-        for name in warm:
-            found.append(Row(section, f"{name} (s): cold → warm", f"{cold.get(name, 0):.1f} → {warm[name]:.1f}"))
+        for name in dict.fromkeys([*warm, *cold]):
+            found.append(Row(section, f"{name} (s): cold → warm",
+                             f"{cold.get(name, 0):.1f} → " + (f"{warm[name]:.1f}" if name in warm else "(built)")))
         for label, times in (("cold", cold), ("warm", warm)):
             harness = sum(v for k, v in times.items() if k not in MODEL_PARTS and "built (" not in k)
             model = sum(times.get(k, 0) for k in MODEL_PARTS)
