@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -169,7 +170,7 @@ def test_a_full_disk_while_building_the_cache_fails_that_run_alone_and_leaves_no
         execute(failing, tmp_path / "results")
     reason = str(failure.value).split(" failed: ", 1)[1]
     assert reason.startswith("EvalCacheError: cannot write the evaluation cache of ") and "\n" not in reason
-    assert "No space left on device; free room there, or put the cache elsewhere with --cache-dir" in reason
+    assert "No space left on device; free room there, or put the cache elsewhere (cache_dir: `run --cache-dir`" in reason
     assert not list((tmp_path / "small-disk").rglob("*.npy")) and not list((tmp_path / "small-disk").rglob("*tmp*"))
     assert {p: p.read_bytes() for p in ResultsTree(tmp_path / "results").of(done).path.iterdir()} == before
     monkeypatch.setattr(np.lib.format, "open_memmap", real_memmap)
@@ -188,3 +189,16 @@ def test_a_dry_run_and_data_check_say_how_large_the_cache_will_be_and_where(tmp_
            f"{tmp_path / 'scratch'}" in out
     assert main(["data", "check", "--dataset", benchmark]) == 0
     assert f"evaluation cache: {gb:,.1f} GB for {images} validation and test images at 32 px" in capsys.readouterr().out
+
+
+def test_the_probe_reads_its_training_split_without_caching_it(tmp_path):
+    """Kumar et al.'s probe reads the training split once: its pixels are not kept (at ImageNet's
+    size they would take ~190 GB); validation and test splits are cached as for every run."""
+    from robustbench_ft.data.benchmark import load_benchmark
+    from robustbench_ft.engine.execute import execute
+    from robustbench_ft.planning import make_spec
+    benchmark = _shapes(tmp_path)
+    spec = make_spec("lp", load_benchmark(benchmark).train_defaults, benchmark, 0, {"workers": 0})
+    execute(spec, tmp_path / "results")
+    cached = [json.loads((p / "meta.json").read_text())["files"] for p in (tmp_path / "results").rglob("eval-*")]
+    assert sorted(cached) == [1, 3, 6]  # validation, sketch, photo; not the 5 training images

@@ -84,3 +84,32 @@ def test_a_fake_imagenet_has_the_wnids_the_shift_subsets_and_v2s_index_folders(t
     assert sorted(p.name for p in (out / "imagenet/imagenetv2-matched-frequency-format-val").iterdir()) == \
         sorted(str(i) for i in range(1000))
     assert len(benchmark.test_set("imagenet-r").class_subset) == 200
+
+
+def test_data_fake_never_writes_over_a_tree_it_did_not_make(tmp_path, capsys):
+    declared = _folder_yaml(tmp_path)
+    real = tmp_path / "data" / "shapes" / "train" / "circle"
+    real.mkdir(parents=True)
+    (real / "00000.jpg").write_bytes(b"a real photograph")
+    assert main(["data", "fake", "--like", str(declared), "--out", str(tmp_path / "data")]) == 2
+    assert "was not written by `data fake`" in capsys.readouterr().err
+    assert (real / "00000.jpg").read_bytes() == b"a real photograph"
+
+
+def test_runs_on_generated_data_are_named_apart_from_runs_on_real_data(tmp_path):
+    """A rehearsal's runs and zero-shot outputs never stand for real ones in a shared results folder."""
+    import shutil
+
+    from robustbench_ft.core.identity import GENERATED_MARKER, artifacts_key
+    from robustbench_ft.planning import make_spec
+    declared = _folder_yaml(tmp_path)
+    assert main(["data", "fake", "--like", str(declared), "--out", str(tmp_path / "fake"), "--per-class", "2"]) == 0
+    shutil.copytree(tmp_path / "fake", tmp_path / "real")
+    (tmp_path / "real" / "shapes" / GENERATED_MARKER).unlink()
+    shutil.copytree(tmp_path / "real", tmp_path / "real-copy")
+
+    def spec(root):
+        return make_spec("ft", {}, str(declared), 0, {"data_root": str(tmp_path / root)})
+    assert spec("real").digest() == spec("real-copy").digest()  # where real data lives does not name a run
+    assert spec("fake").digest() != spec("real").digest() and spec("fake").identity()["data"].startswith("generated")
+    assert artifacts_key(spec("fake")) != artifacts_key(spec("real")) == artifacts_key(spec("real-copy"))

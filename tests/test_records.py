@@ -154,3 +154,51 @@ def test_a_live_owner_keeps_its_lock_fresh_past_the_stale_age_and_a_dead_one_los
     with lock_module.RunLock(path) as taken:
         assert json.loads(path.read_text())["pid"] == taken.owner["pid"] == os.getpid()
     assert not path.exists()
+
+
+def test_a_taker_that_moved_a_live_lock_aside_puts_it_back(tmp_path, monkeypatch):
+    """Two processes take over the same dead lock: the one whose rename catches the other's new,
+    live lock gives it back and skips the run, so only one computes it."""
+    path = tmp_path / "run" / "run.lock"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"host": "gone", "pid": 1, "since": 0}))
+    os.utime(path, (0, 0))  # a dead owner on another host: stale
+    live = {"host": lock_module.this_host(), "pid": os.getpid(), "since": time.time()}
+    real_replace = os.replace
+
+    def replace_after_the_other_taker(src, dst):
+        Path(src).write_text(json.dumps(live))  # the other taker took it over first
+        os.utime(src)
+        monkeypatch.setattr(lock_module.os, "replace", real_replace)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(lock_module.os, "replace", replace_after_the_other_taker)
+    with pytest.raises(lock_module.RunBusyError):
+        with lock_module.RunLock(path):
+            pass
+    assert json.loads(path.read_text()) == live and not list(path.parent.glob(".run.lock.stale*"))
+
+
+def test_a_step_log_with_bytes_that_are_no_text_is_cut_back_as_bytes(tmp_path):
+    from robustbench_ft.records import MetricsLog
+    path = tmp_path / "metrics.jsonl"
+    path.write_bytes(b'{"step": 1}\n\xff\xfe torn\n{"step": 3}\n')
+    MetricsLog(path).truncate(1)
+    assert path.read_bytes() == b'{"step": 1}\n'
+
+
+def test_a_finished_run_is_never_restarted_or_skipped(tmp_path, mini_benchmark):
+    from robustbench_ft.data.benchmark import load_benchmark
+    from robustbench_ft.engine.execute import execute
+    from robustbench_ft.launch.job import run_pack
+    from robustbench_ft.planning import make_spec
+    wise = make_spec("wise", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0, {"steps": 2})
+    execute(wise.replace(method="ft", hparams={}), tmp_path)
+    execute(wise, tmp_path)
+    folder = ResultsTree(tmp_path).of(wise)
+    before = {p.name: p.read_bytes() for p in folder.path.iterdir()}
+    ResultsTree(tmp_path).of(wise.replace(method="ft", hparams={})).result_file.unlink()  # its base lost
+    assert run_pack([wise], tmp_path) == {wise.digest(): "done"}
+    assert {p.name: p.read_bytes() for p in folder.path.iterdir()} == before
+    with pytest.raises(FileExistsError):
+        folder.start(wise.to_record())

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+DATA_ROOT_ENV = "ROBUSTBENCH_DATA"  # where benchmarks' data lives when neither a flag nor the spec says
+
 
 class ConfigError(ValueError):
     """A preset or spec file is missing, unparsable or lacks what it must declare."""

@@ -15,8 +15,6 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Mapping
 
-import yaml
-
 from .config import ConfigError
 from .hparams import split_by_part
 from .identity import SPEC_VERSION, digest_of, spec_identity
@@ -170,9 +168,6 @@ class RunSpec:
     def to_record(self) -> dict[str, Any]:
         """What a run folder's spec.yaml holds: the spec version and every field."""
         return {"spec_version": SPEC_VERSION, **self.to_dict()}
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_record(), sort_keys=True)
 
 
 def _thaw_pairs(pairs: Any) -> dict[str, dict[str, Any]]:

@@ -169,7 +169,6 @@ def _open_clip_templates(name: str):
 
 TEMPLATE_SETS = {"openai": _open_clip_templates("OPENAI_IMAGENET_TEMPLATES"),
                  "simple": _open_clip_templates("SIMPLE_IMAGENET_TEMPLATES")}
-DATA_ROOT_ENV = "ROBUSTBENCH_DATA"
 
 
 class Benchmark(ABC):

@@ -14,7 +14,8 @@ replaced by a new copy the way sync tools replace files (a temporary name rename
 changes the key, so such data is a cache miss, never a stale hit. Naming it costs one stat per
 folder (a class folder), not one per image: a job that starts on a network file system does not
 stat 150,000 files. An image rewritten in place under its own name leaves its folder's time as it
-was and is not noticed: delete the `eval-*` folders of `<results>/_artifacts/` after such an edit.
+was and is not noticed, and so does a folder whose time a copy sets back (`rsync -a`, `cp -p`):
+delete the `eval-*` folders of the cache after changing images that way.
 The cache is written under a temporary name and renamed into place complete, so two processes
 may build it at once.
 """
@@ -25,6 +26,7 @@ import hashlib
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -80,14 +82,15 @@ class EvalCache:
 
     def build(self, batch_size: int) -> None:
         """Decode every file once with the geometric transform and store the pixels."""
-        tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        tmp = self.path.with_name(f"{self.path.name}.tmp-{socket.gethostname()}-{os.getpid()}")  # per builder
         try:
             tmp.mkdir(parents=True, exist_ok=True)
             self._write(tmp, batch_size)
         except OSError as err:  # a full disk, a quota: this run fails, with where and how much
             raise EvalCacheError(f"cannot write the evaluation cache of {len(self.split):,} images "
                                  f"({self.nbytes / 1e9:.1f} GB) to {self.path.parent}: {err}; free room there, or "
-                                 f"put the cache elsewhere with --cache-dir or ${CACHE_DIR_ENV}") from err
+                                 f"put the cache elsewhere (cache_dir: `run --cache-dir`, a sweep's settings, or "
+                                 f"${CACHE_DIR_ENV})") from err
         finally:  # a failed build (a bad file, a full disk) leaves nothing behind
             if not (tmp / "meta.json").is_file() and tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

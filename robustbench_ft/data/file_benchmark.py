@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 
 import torch
 
-from .benchmark import DATA_ROOT_ENV, Benchmark, DataCheck, DataMissingError
+from ..core.config import DATA_ROOT_ENV
+from .benchmark import Benchmark, DataCheck, DataMissingError
 from .files import FileSplit, default_workers, holdout, listed, undecodable
 
 

@@ -136,7 +136,7 @@ def _train(model: ImageClassifier, method: Method, ctx: EngineContext, folder: R
             log(f"{spec.method} seed {spec.seed}: resumed at step {trainer.step} of {spec.steps}")
     if not writes:
         return trainer.fit()
-    trainer.log = Loggers(metrics, spec, folder.path, trainer.step)  # + TensorBoard / W&B where asked
+    trainer.log = Loggers(metrics, spec, folder, trainer.step)  # + TensorBoard / W&B where asked
     try:
         return trainer.fit()
     finally:

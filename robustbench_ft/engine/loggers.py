@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core.config import ConfigError
 from ..core.registry import Registry
+from ..records.layout import RunFolder
 
 if TYPE_CHECKING:
     from ..core.spec import RunSpec
@@ -46,9 +46,9 @@ def _scalars(row: dict[str, Any]) -> dict[str, float]:
 class TensorBoardLogger:
     requires = "tensorboard"
 
-    def __init__(self, spec: RunSpec, folder: Path, first_step: int) -> None:
+    def __init__(self, spec: RunSpec, folder: RunFolder, first_step: int) -> None:
         from torch.utils.tensorboard import SummaryWriter
-        self.writer = SummaryWriter(str(folder / "tensorboard"), purge_step=first_step + 1 if first_step else None)
+        self.writer = SummaryWriter(str(folder.tensorboard_dir), purge_step=first_step + 1 if first_step else None)
 
     def __call__(self, row: dict[str, Any]) -> None:
         for key, value in _scalars(row).items():
@@ -62,11 +62,11 @@ class TensorBoardLogger:
 class WandbLogger:
     requires = "wandb"
 
-    def __init__(self, spec: RunSpec, folder: Path, first_step: int) -> None:
+    def __init__(self, spec: RunSpec, folder: RunFolder, first_step: int) -> None:
         import wandb
         self.run = wandb.init(project=os.environ.get("WANDB_PROJECT", "robustbench-ft"), id=spec.digest(),
                               name=f"{spec.method} seed {spec.seed} {spec.digest()}", resume="allow",
-                              dir=str(folder), mode=os.environ.get("WANDB_MODE", "offline"),
+                              dir=str(folder.wandb_parent), mode=os.environ.get("WANDB_MODE", "offline"),
                               config=spec.to_dict(), reinit="finish_previous")
 
     def __call__(self, row: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ def logger_names(text: str | None) -> list[str]:
 class Loggers:
     """metrics.jsonl's writer and the spec's live loggers behind one callable."""
 
-    def __init__(self, record, spec: RunSpec, folder: Path, first_step: int) -> None:
+    def __init__(self, record, spec: RunSpec, folder: RunFolder, first_step: int) -> None:
         self.record = record
         self.live: list[Logger] = [LOGGERS.get(n)(spec, folder, first_step) for n in logger_names(spec.log)]
 

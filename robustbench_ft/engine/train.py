@@ -193,9 +193,3 @@ class Trainer:
         if every is not None:
             return self.step % every == 0
         return evaluated or time.monotonic() - self._last_save > CHECKPOINT_SECONDS
-
-
-def train(model: ImageClassifier, method: Method, ctx: EngineContext,
-          log: Callable[[dict], None] = lambda row: None) -> TrainRecord:
-    """Train `model` in place per `ctx.spec` from scratch (no checkpoints); see Trainer."""
-    return Trainer(model, method, ctx, log).fit()

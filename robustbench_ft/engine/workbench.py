@@ -70,17 +70,19 @@ class Workbench:
             p.requires_grad_(True)
         return model.train()
 
-    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting") -> SplitOutputs:
+    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting",
+                cache: bool = True) -> SplitOutputs:
         """Outputs on every image the split yields (a skipped undecodable file has no row)."""
-        return self.predict_each([classifier], images, what)[0]
+        return self.predict_each([classifier], images, what, cache)[0]
 
     @torch.no_grad()
     def predict_each(self, classifiers: Sequence[nn.Module], images: Split,
-                     what: str = "predicting") -> list[SplitOutputs]:
+                     what: str = "predicting", cache: bool = True) -> list[SplitOutputs]:
         """Each classifier's outputs on the split, in one pass over it: every batch is decoded and
         transformed once and run through every classifier while it is in memory (WiSE's 11 alphas
         cost one pass of data loading, not 11). Outputs equal separate `predict` calls exactly.
-        `what` names the pass on its progress bar and log line (progress.py)."""
+        `what` names the pass on its progress bar and log line (progress.py); without `cache` a
+        file split is decoded as it is read, its pixels not kept (a training split read once)."""
         modes = [c.training for c in classifiers]
         for c in classifiers:
             c.eval()
@@ -88,7 +90,7 @@ class Workbench:
         features: list[list[torch.Tensor]] = [[] for _ in classifiers]
         labels = []
         with DataPass(what, len(images), len(classifiers)) as progress:
-            for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.eval_cache):
+            for x, y in images.eval_batches(self.eval_batch_size, self.inputs, self.device, cache=self.eval_cache if cache else None):
                 for i, classifier in enumerate(classifiers):
                     out_logits, out_features = classifier(x)
                     logits[i].append(out_logits.float().cpu())

@@ -38,6 +38,9 @@ def run_pack(specs: list[RunSpec], results_root: Path, dist: DistEnv = SINGLE,
     tree = ResultsTree(results_root)
     for index, spec in enumerate(specs, 1):
         key = spec.digest()
+        if tree.of(spec).is_done():  # finished already (a requeued pack, a relaunch): nothing to do or skip
+            outcomes[key] = "done"
+            continue
         missing = [d.method for d in dependencies(spec) if not tree.of(d).is_done()]
         if missing:
             outcomes[key] = f"skipped: dependency {missing} has no result"
@@ -66,6 +69,8 @@ def _record_skip(root: Path, spec: RunSpec, reason: str) -> None:
     folder = ResultsTree(root).of(spec)
     try:
         with folder.lock():
+            if folder.is_done():  # finished before its dependency lost its result: it stays as it is
+                return
             folder.start(spec.to_record())
             folder.write_error(reason, "")
     except RunBusyError:

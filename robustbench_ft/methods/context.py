@@ -53,11 +53,12 @@ class SharedModels(Protocol):
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
         """Normalised features of token rows from the frozen text tower."""
 
-    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting") -> Outputs:
-        """Outputs on every image of a split; `what` names the pass on its progress bar."""
+    def predict(self, classifier: nn.Module, images: Split, what: str = "predicting", cache: bool = True) -> Outputs:
+        """Outputs on every image of a split; `what` names the pass on its progress bar; `cache`:
+        keep the split's decoded pixels for later evaluations (not for a training split)."""
 
     def predict_each(self, classifiers: Sequence[nn.Module], images: Split,
-                     what: str = "predicting") -> list[Outputs]: ...
+                     what: str = "predicting", cache: bool = True) -> list[Outputs]: ...
 
 
 class RunContext(Protocol):

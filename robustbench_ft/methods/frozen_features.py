@@ -42,9 +42,12 @@ class FrozenFeatures:
     """reference(inputs) -> the frozen encoder's normalised features of the batch.
 
     The table is computed under the trainer's autocast (ctx.autocast()), so under bf16 it holds
-    the very features the per-step frozen forward would give, and a regulariser comparing them
-    with the tuned model's is exactly 0 at the start in bf16 as in fp32; a table of one precision
-    is never read by a run of the other (its name says which)."""
+    the features the per-step frozen forward gives, and a regulariser comparing them with the
+    tuned model's is 0 at the start in bf16 as in fp32: exactly where a row's features do not
+    depend on the rest of its batch (the CPU's kernels, tested), to rounding where a device's
+    kernels depend on the batch's shape (the table is computed at the training batch size, a
+    DDP rank trains on a shard of it). A table of one precision is never read by a run of the
+    other (its name says which)."""
 
     # False: always the frozen forward (tools/bench times that path, the one random crops take)
     precompute = True

@@ -35,7 +35,8 @@ class LinearProbe(Method):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         workbench = ctx.workbench
-        train = workbench.predict(workbench.zeroshot, workbench.benchmark.train_set(), "probe features, train")
+        train = workbench.predict(workbench.zeroshot, workbench.benchmark.train_set(), "probe features, train",
+                                  cache=False)  # read once: its pixels would be ~190 GB at ImageNet's size
         val = workbench.predict(workbench.zeroshot, workbench.benchmark.val_set(), "probe features, ID validation")
         device = workbench.device
         best, fitted = fit_probe_on_validation((train.features.to(device), train.labels.to(device)),

@@ -91,7 +91,10 @@ class InputPipeline:
 
     def normalize(self, pixels: torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
         """uint8 pixels -> the inputs `eval_transform` gives: /255 then mean/std, the same float ops."""
-        x = pixels.to(device, non_blocking=True).to(torch.float32).div(255)
+        x = pixels.to(device, non_blocking=True).to(torch.float32)
+        # by a tensor, not a Python number: a GPU divides by a number as a multiplication by its
+        # reciprocal, a bit off ToTensor's division on the CPU
+        x = x.div(torch.tensor(255.0, device=x.device))
         return x.sub(self.mean.to(x.device)).div(self.std.to(x.device))
 
     def train_transform(self, random_flip: bool = True) -> Callable:

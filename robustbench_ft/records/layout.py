@@ -9,6 +9,7 @@ its small files with errors that name them. The only module that knows these nam
         result.json    the final record (result.py), written atomically: its presence means done
         error.json     why the last attempt failed, removed when a later attempt succeeds
         run.lock       who computes the run now (lock.py)
+        tensorboard/, wandb/   live logs where `--log` asks for them (engine/loggers.py)
     <results>/_artifacts/<key>/                 zero-shot artifacts a sweep shares (engine/artifacts.py)
     <results>/_launch/                          the launchers' ledger and job logs (launch/ledger.py)
 
@@ -40,6 +41,7 @@ CHECKPOINT = "checkpoint.pt"
 RESULT = "result.json"
 ERROR = "error.json"
 LOCK = "run.lock"
+TENSORBOARD = "tensorboard"
 ARTIFACTS = "_artifacts"
 LAUNCH = "_launch"
 RESERVED_PREFIX = "_"  # top-level folders that hold no benchmark's runs
@@ -118,6 +120,8 @@ class RunFolder:
     result_file = property(lambda self: self.path / RESULT)
     error_file = property(lambda self: self.path / ERROR)
     lock_file = property(lambda self: self.path / LOCK)
+    tensorboard_dir = property(lambda self: self.path / TENSORBOARD)  # `--log tensorboard` writes its events here
+    wandb_parent = property(lambda self: self.path)  # `--log wandb`: W&B makes its `wandb/` folder under this
 
     # --- reading -------------------------------------------------------------------------------
     def read_result(self) -> RunResult:
@@ -194,7 +198,9 @@ class RunFolder:
         """A new attempt: spec.yaml written; a run with a resume state keeps its log and weights,
         any other starts clean (a stale log, weights or unreadable result removed)."""
         self.path.mkdir(parents=True, exist_ok=True)
-        stale = [self.error_file, self.result_file]
+        if self.is_done():
+            raise FileExistsError(f"{self.result_file} holds a finished record: a new attempt would erase it")
+        stale = [self.error_file, self.result_file]  # a result.json here cannot be read: it is no record
         if not self.has_resume_state():
             stale += [self.metrics_file, self.checkpoint_file]
         for path in stale:

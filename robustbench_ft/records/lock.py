@@ -97,13 +97,22 @@ class RunLock:
                            "a process whose lock cannot be read yet (being written, or torn)")
                     raise RunBusyError(f"{self.path.parent} is being computed by {who}; skipped here "
                                        f"(remove {self.path} if no such process exists)") from None
+                aside = self.path.with_name(f".{self.path.name}.stale.{this_host()}.{os.getpid()}")
+                try:
+                    os.replace(self.path, aside)
+                except FileNotFoundError:
+                    continue  # another taker moved it first: race for O_EXCL
+                moved = read_lock(aside).holder
+                if moved is not None:  # another taker's new, live lock was here by now: put it back
+                    try:
+                        os.link(aside, self.path)
+                    except FileExistsError:
+                        pass
+                    aside.unlink(missing_ok=True)
+                    raise RunBusyError(f"{self.path.parent} is being computed by pid {moved.get('pid')} on "
+                                       f"{moved.get('host')}; skipped here") from None
                 if reading.problem:
                     log(f"{reading.problem}: taken over")
-                aside = self.path.with_name(f".{self.path.name}.stale.{os.getpid()}")
-                try:
-                    os.replace(self.path, aside)  # of two takers one wins the rename; both race for O_EXCL
-                except FileNotFoundError:
-                    pass
                 aside.unlink(missing_ok=True)
                 continue
             with os.fdopen(fd, "w") as f:

@@ -7,8 +7,8 @@ an LP-FT built on it says so (`lpft.probe: lp-zs`). An older folder is migrated 
 spec is re-read into today's RunSpec, the folder is renamed to the new digest, and spec.yaml and
 result.json are rewritten in today's format (result.json keeps `migrated_from`). Nothing is
 recomputed and no metric changes. A folder that cannot be migrated is left untouched and listed
-with the reason; none is silently orphaned. `robustbench-ft migrate` runs this, and `run` does it
-before planning.
+with the reason; none is silently orphaned. `robustbench-ft migrate` runs this, and `run` and
+`sweep` do it before they launch (a dry run does not: it counts such folders as to do).
 """
 
 from __future__ import annotations
@@ -125,10 +125,10 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
             continue
         try:
             _move(folder, target, spec, version)
-        except RunBusyError as err:
+        except (RunBusyError, UnreadableFileError) as err:
             outcome.not_migrated.append((folder.path, str(err)))
-        except UnreadableFileError as err:
-            outcome.not_migrated.append((folder.path, str(err)))
+        except OSError as err:  # e.g. today's folder of the run appeared meanwhile: the rename fails
+            outcome.not_migrated.append((folder.path, f"not moved ({type(err).__name__}: {err})"))
         else:
             outcome.moved.append((folder.path, target.path))
     return outcome

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.atomic import atomic_write_text
+from ..core.atomic import atomic_write
 
 
 class MetricsLog:
@@ -27,8 +27,8 @@ class MetricsLog:
 
     def truncate(self, lines: int) -> None:
         """Keep the first `lines` lines (those a resume state accounts for); drop the rest."""
-        kept = self.path.read_text().splitlines(keepends=True)[:lines] if self.path.is_file() else []
-        atomic_write_text(self.path, "".join(kept))
+        kept = self.path.read_bytes().splitlines(keepends=True)[:lines] if self.path.is_file() else []
+        atomic_write(self.path, lambda f: f.write(b"".join(kept)))
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ exactly 0 on the GPU as on the CPU. The same code runs on a CPU with the tiny CL
 
 from __future__ import annotations
 
+import gc
 import time
 from typing import Callable
 
@@ -70,16 +71,20 @@ def gpu_rows(model: str = "ViT-B-16", pretrained: str | None = None, batch: int 
         from ...engine.workbench import workbench_for
         workbench = workbench_for(specs["ft"], root)
         autocast = EngineContext(specs["ft"], workbench, root, torch.Generator()).autocast
-        steps = {"bare model": _bare(specs["ft"], root, autocast),
-                 "FT": stepper(specs["ft"], root), "Lipsum-FT": stepper(specs["lipsum"], root)}
-        for label, step in steps.items():
+        builders = {"bare model": lambda: _bare(specs["ft"], root, autocast),
+                    "FT": lambda: stepper(specs["ft"], root), "Lipsum-FT": lambda: stepper(specs["lipsum"], root)}
+        for label, build in builders.items():  # one at a time: a variant's peak memory is its own
             if cuda:
+                torch.cuda.empty_cache()
                 torch.cuda.reset_peak_memory_stats()
+            step = build()
             times = alternate({label: lambda: (step(), sync())}, rounds)[label]
             rows.append(Row(section, f"{label}: training images/s", f"{batch / spread(times).median:.0f}"))
             if cuda:
-                rows.append(Row(section, f"{label}: peak GPU memory (GiB)",
+                rows.append(Row(section, f"{label}: peak GPU memory (GiB, the workbench's frozen models included)",
                                 f"{torch.cuda.max_memory_allocated() / 2 ** 30:.1f}"))
+            del step
+            gc.collect()
         classifier, images = workbench.fresh_classifier(), workbench.benchmark.val_set()
         workbench.predict(classifier, images)  # warm-up
         sync()

@@ -10,11 +10,12 @@ from typing import Any, Callable
 
 from ...core.atomic import atomic_write_text
 from ...core.config import ConfigError, read_yaml, require, resolve_preset
+from ...core.identity import GENERATED_MARKER
 from ...core.log import log
 from ...core.registry import Registry
 from .images import SourceImages
 
-MARKER = "GENERATED-BY-ROBUSTBENCH-FT.txt"
+MARKER = GENERATED_MARKER  # its presence names the runs on the tree apart (core/identity.py)
 
 
 @dataclass
@@ -85,6 +86,9 @@ def write_fake(like: str, out: Path, options: FakeOptions) -> FakeTree:
     if not 0 < options.fraction <= 1:
         raise ConfigError(f"--fraction must lie in (0, 1], got {options.fraction}")
     root = Path(out) / str(config.get("data_dir", config.get("name", path.stem)))
+    if root.exists() and not (root / MARKER).is_file():
+        raise ConfigError(f"{root} exists and was not written by `data fake` (no {MARKER}): it may be real data, "
+                          f"which a fake tree would overwrite; give another --out")
     started = time.perf_counter()
     sources = SourceImages(Path(out) / ".fake-sources" / root.name, options.sources_per_class, options.seed)
     linker = Linker(sources)
