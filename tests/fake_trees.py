@@ -50,3 +50,17 @@ def make_imagenet(root: Path, wnids: list[str], subset: list[str]) -> Path:
         for j, wnid in enumerate(subset):
             jpeg(base / split / wnid / f"{j}.jpg", j, size=8)
     return base
+
+
+def make_shapes(root: Path, extra: str = "") -> str:
+    """A class-folder benchmark declared in YAML alone: 2 classes, 3 images each in train and photo,
+    the sketch split holding one class only; its YAML's path (`extra`: more YAML lines)."""
+    for split, classes in (("train", ["circle", "square"]), ("test/photo", ["circle", "square"]),
+                           ("test/sketch", ["square"])):
+        for c in classes:
+            for i in range(3):
+                jpeg(root / "shapes" / split / c / f"{i}.jpg", i)
+    (root / "shapes.yaml").write_text(
+        "name: shapes\nfamily: folder\ndata_root: .\nsplits: {train: train, photo: test/photo, sketch: test/sketch}\n"
+        "id_split: photo\nood_splits: [sketch]\ntemplates: ['a {}']\n" + extra)
+    return str(root / "shapes.yaml")

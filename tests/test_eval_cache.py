@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fake_trees import jpeg
+from fake_trees import jpeg, make_shapes
 from PIL import Image
 
 from robustbench_ft.data.files import BadImageError, FileSplit
@@ -118,18 +118,6 @@ def test_listing_a_class_folder_stats_no_image(tmp_path, monkeypatch):
     assert [Path(p).name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []
 
 
-def _shapes(tmp_path) -> str:
-    for split, classes in (("train", ["circle", "square"]), ("test/photo", ["circle", "square"]),
-                           ("test/sketch", ["square"])):
-        for c in classes:
-            for i in range(3):
-                jpeg(tmp_path / "shapes" / split / c / f"{i}.jpg", i)
-    (tmp_path / "shapes.yaml").write_text(
-        "name: shapes\nfamily: folder\ndata_root: .\nsplits: {train: train, photo: test/photo, sketch: test/sketch}\n"
-        "id_split: photo\nood_splits: [sketch]\ntemplates: ['a {}']\n")
-    return str(tmp_path / "shapes.yaml")
-
-
 def _zeroshot(benchmark: str, **fields):
     from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.planning import make_spec
@@ -138,7 +126,7 @@ def _zeroshot(benchmark: str, **fields):
 
 def test_the_cache_goes_where_cache_dir_or_the_environment_says(tmp_path, monkeypatch):
     from robustbench_ft.engine.execute import execute
-    benchmark = _shapes(tmp_path)
+    benchmark = make_shapes(tmp_path)
     execute(_zeroshot(benchmark, cache_dir=str(tmp_path / "scratch")), tmp_path / "results")
     assert len(list((tmp_path / "scratch").glob("*/eval-*/images.npy"))) == 3  # validation, photo, sketch
     assert not list((tmp_path / "results").rglob("eval-*"))
@@ -155,7 +143,7 @@ def test_a_full_disk_while_building_the_cache_fails_that_run_alone_and_leaves_no
 
     from robustbench_ft.engine.execute import RunFailed, execute
     from robustbench_ft.records import ResultsTree
-    benchmark = _shapes(tmp_path)
+    benchmark = make_shapes(tmp_path)
     done = _zeroshot(benchmark)
     execute(done, tmp_path / "results")
     before = {p: p.read_bytes() for p in ResultsTree(tmp_path / "results").of(done).path.iterdir()}
@@ -179,7 +167,7 @@ def test_a_full_disk_while_building_the_cache_fails_that_run_alone_and_leaves_no
 
 def test_a_dry_run_and_data_check_say_how_large_the_cache_will_be_and_where(tmp_path, capsys):
     from robustbench_ft.cli import main
-    benchmark = _shapes(tmp_path)
+    benchmark = make_shapes(tmp_path)
     assert main(["run", "--methods", "zeroshot", "--dataset", benchmark, "--dry-run", "--cache-dir",
                  str(tmp_path / "scratch"), "--results", str(tmp_path / "results")]) == 0
     out = capsys.readouterr().out
@@ -197,7 +185,7 @@ def test_the_probe_reads_its_training_split_without_caching_it(tmp_path):
     from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.engine.execute import execute
     from robustbench_ft.planning import make_spec
-    benchmark = _shapes(tmp_path)
+    benchmark = make_shapes(tmp_path)
     spec = make_spec("lp", load_benchmark(benchmark).train_defaults, benchmark, 0, {"workers": 0})
     execute(spec, tmp_path / "results")
     cached = [json.loads((p / "meta.json").read_text())["files"] for p in (tmp_path / "results").rglob("eval-*")]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fake_trees import DOMAINNET_CLASSES, make_domainnet, make_imagenet
+from fake_trees import DOMAINNET_CLASSES, make_domainnet, make_imagenet, make_shapes
 
 from robustbench_ft.cli.main import main
 from robustbench_ft.core.config import ConfigError
@@ -156,21 +156,8 @@ def test_imagenet_folder_that_names_no_class(imagenet):
         stray.rmdir()
 
 
-def _shapes(tmp_path, extra: str = ""):
-    from fake_trees import jpeg
-    for split, classes in (("train", ["circle", "square"]), ("test/photo", ["circle", "square"]),
-                           ("test/sketch", ["square"])):
-        for c in classes:
-            for i in range(3):
-                jpeg(tmp_path / "shapes" / split / c / f"{i}.jpg", i)
-    (tmp_path / "shapes.yaml").write_text(
-        "name: shapes\nfamily: folder\ndata_root: .\nsplits: {train: train, photo: test/photo, sketch: test/sketch}\n"
-        "id_split: photo\nood_splits: [sketch]\ntemplates: ['a {}']\n" + extra)
-    return str(tmp_path / "shapes.yaml")
-
-
 def test_a_folder_benchmark_is_yaml_alone(tmp_path):
-    benchmark = load_benchmark(_shapes(tmp_path), workers=0)
+    benchmark = load_benchmark(make_shapes(tmp_path), workers=0)
     assert benchmark.classes == ["circle", "square"]
     assert benchmark.test_set("sketch").class_subset == [1] and benchmark.test_set("photo").class_subset is None
     assert len(benchmark.train_set()) + len(benchmark.val_set()) == 6
@@ -179,7 +166,7 @@ def test_a_folder_benchmark_is_yaml_alone(tmp_path):
 def test_skipped_images_are_counted_in_the_runs_record(tmp_path):
     from robustbench_ft.engine.execute import execute
     from robustbench_ft.planning import make_spec
-    yaml_path = _shapes(tmp_path, "skip_bad_images: true\ntrain: {steps: 2, batch_size: 2, eval_every: 1}\n")
+    yaml_path = make_shapes(tmp_path, "skip_bad_images: true\ntrain: {steps: 2, batch_size: 2, eval_every: 1}\n")
     bad = tmp_path / "shapes" / "test" / "sketch" / "square" / "0.jpg"
     bad.write_bytes(b"truncated")
     spec = make_spec("zeroshot", load_benchmark(yaml_path).train_defaults, yaml_path, 0, {"workers": 0})
