@@ -118,10 +118,10 @@ def test_listing_a_class_folder_stats_no_image(tmp_path, monkeypatch):
     assert [Path(p).name for p in found] == sorted(f"{i}.jpg" for i in range(30)) and stats == []
 
 
-def _zeroshot(benchmark: str, **fields):
+def _zeroshot(benchmark: str, seed: int = 0, **fields):
     from robustbench_ft.data.benchmark import load_benchmark
     from robustbench_ft.planning import make_spec
-    return make_spec("zeroshot", load_benchmark(benchmark).train_defaults, benchmark, 0, {"workers": 0, **fields})
+    return make_spec("zeroshot", load_benchmark(benchmark).train_defaults, benchmark, seed, {"workers": 0, **fields})
 
 
 def test_the_cache_goes_where_cache_dir_or_the_environment_says(tmp_path, monkeypatch):
@@ -131,7 +131,7 @@ def test_the_cache_goes_where_cache_dir_or_the_environment_says(tmp_path, monkey
     assert len(list((tmp_path / "scratch").glob("*/eval-*/images.npy"))) == 3  # validation, photo, sketch
     assert not list((tmp_path / "results").rglob("eval-*"))
     monkeypatch.setenv("ROBUSTBENCH_FT_CACHE_DIR", str(tmp_path / "node-local"))
-    execute(_zeroshot(benchmark, lr=1e-3), tmp_path / "results")  # another run; its cache from the environment
+    execute(_zeroshot(benchmark, seed=1), tmp_path / "results")  # another run; its cache from the environment
     # its validation split (the test splits' zero-shot outputs were stored by the first run)
     assert len(list((tmp_path / "node-local").glob("*/eval-*/images.npy"))) == 1
 
@@ -153,7 +153,7 @@ def test_a_full_disk_while_building_the_cache_fails_that_run_alone_and_leaves_no
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(np.lib.format, "open_memmap", full_disk)
-    failing = _zeroshot(benchmark, cache_dir=str(tmp_path / "small-disk"), lr=1e-3)  # another run
+    failing = _zeroshot(benchmark, seed=1, cache_dir=str(tmp_path / "small-disk"))  # another run
     with pytest.raises(RunFailed) as failure:
         execute(failing, tmp_path / "results")
     reason = str(failure.value).split(" failed: ", 1)[1]

@@ -3,6 +3,8 @@ ledger and `status`, the local launcher, and DDP over 2 gloo processes."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import json
 from pathlib import Path
 
@@ -71,6 +73,24 @@ def test_each_method_multiplies_only_by_its_own_grid_keys(tmp_path):
     sweep = load_sweep(_write(tmp_path, f"methods: [ft, lipsum, l2sp, kd, carft, ema]\ngrid: {{{grid}}}\n"))
     assert [len(list(sweep.points(m))) for m in sweep.methods] == [1, 3, 3, 9, 3, 3]
     assert len(sweep.plan().specs) == 1 + 3 + 3 + 9 + 3 + 3
+
+
+def test_a_training_field_does_not_multiply_or_rename_a_method_that_trains_nothing(tmp_path):
+    """A sweep over lr and steps runs zero-shot and Kumar's probe once each, under the names they
+    have without the sweep; FT, LP-FT and WiSE multiply, and LP-FT builds on that one probe."""
+    sweep = load_sweep(_write(tmp_path, """
+methods: [zeroshot, lp, ft, lpft, ft+wise]
+grid: {lr: [1.0e-4, 3.0e-4], steps: [10, 20]}
+"""))
+    plan = sweep.plan()
+    count = Counter(s.method for s in plan.specs)
+    assert count == {"zeroshot": 1, "lp": 1, "ft": 4, "lpft": 4, "ft+wise": 4}
+    plain = {s.method: s for s in load_sweep(_write(tmp_path, "methods: [zeroshot, lp]\n")).plan().specs}
+    for spec in plan.specs:
+        if spec.method in plain:
+            assert spec.digest() == plain[spec.method].digest() and "lr" not in spec.identity()
+    lp = next(s for s in plan.specs if s.method == "lp")
+    assert {plan.needs(s)[0] for s in plan.specs if s.method == "lpft"} == {lp.digest()}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -209,8 +229,8 @@ def test_a_sweep_dry_run_lists_runs_and_waves_and_runs_nothing(tmp_path, capsys)
     path = _write(tmp_path, "methods: [lpft]\nseeds: [0, 1]\nsettings: {steps: 10}\ngrid: {lr: [1.0e-4, 3.0e-4]}\n")
     assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
-    assert "8 of 8 runs to do" in out  # LP-FT brings its LP run, for each lr and seed
-    assert "wave 0: 4 runs, 4 to do (lp)" in out and "wave 1: 4 runs, 4 to do (lpft)" in out
+    assert "6 of 6 runs to do" in out  # LP-FT brings its LP run, one per seed: the probe reads no lr
+    assert "wave 0: 2 runs, 2 to do (lp)" in out and "wave 1: 4 runs, 4 to do (lpft)" in out
     assert not (tmp_path / "r").exists()
 
 

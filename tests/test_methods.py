@@ -121,7 +121,7 @@ def test_lp_leaves_the_encoder_bit_identical(mini_benchmark, tmp_path):
 def test_lpft_starts_from_the_lp_head(mini_benchmark, tmp_path):
     spec = spec_for("lpft", mini_benchmark, lr=1e-2)
     lp_spec = build_method(spec).dependencies()[0]
-    assert lp_spec == spec_for("lp", mini_benchmark, lr=1e-2) and lp_spec.lr == 1e-2
+    assert lp_spec == spec_for("lp", mini_benchmark) == spec_for("lp", mini_benchmark, lr=1e-2)  # reads no lr
     execute(lp_spec, tmp_path)
     ctx = context(spec, tmp_path)
     model = ctx.workbench.fresh_classifier()
@@ -179,6 +179,7 @@ def test_wise_endpoints_reproduce_zeroshot_and_the_tuned_run(mini_benchmark, tmp
     assert not torch.equal(seen[0.5], expected[0.0]) and not torch.equal(seen[0.5], expected[1.0])
     result = execute(wise, tmp_path)
     assert [r.alpha for r in result.evaluations] == [0.0, 0.5, 1.0]
+    assert result.built_on == [ft.digest()]  # what it cost includes its FT run (report/budget.py)
 
 
 def test_the_one_pass_wise_curve_equals_evaluating_each_alpha_alone(mini_benchmark, tmp_path, monkeypatch):

@@ -76,7 +76,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = load_sweep(args.file)
     options = _launch_options(args, sweep.launcher, where=f"{args.file}: launcher")
     plan = sweep.plan(args.data_root)
-    return _dry_run_or_launch(args, plan, options, f"robustbench-ft status {args.file} --results {args.results}")
+    return _dry_run_or_launch(args, plan, options, f"robustbench-ft status {args.file} --results {args.results}",
+                              source=f"sweep {sweep.name}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -94,7 +95,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if any(s.state in ("failed", "interrupted", "corrupt") for s in statuses) else 0
 
 
-def _dry_run_or_launch(args: argparse.Namespace, plan: Plan, options: LaunchOptions, follow: str) -> int:
+def _dry_run_or_launch(args: argparse.Namespace, plan: Plan, options: LaunchOptions, follow: str,
+                       source: str = "run") -> int:
     from ..engine.preflight import check_runnable
     check_runnable(plan.specs)  # data, model names, loggers: one line now, not a failure in every run
     if args.dry_run:
@@ -102,7 +104,7 @@ def _dry_run_or_launch(args: argparse.Namespace, plan: Plan, options: LaunchOpti
         print(describe_plan(plan, Path(args.results)))
         return 0
     from ..launch.session import launch_plan
-    migration, launched = launch_plan(plan, options, Path(args.results))
+    migration, launched = launch_plan(plan, options, Path(args.results), source)
     print_migration(migration)
     jobs = len({s.job for s in launched.submitted})
     where = "run here" if options.launcher == "inline" else f"submitted ({options.launcher}, {jobs} jobs)"

@@ -1,7 +1,9 @@
 """A run's spec composed from presets and overrides: the one rule every request goes through.
 
 A spec's fields are layered: RunSpec defaults < the benchmark's `train:` budget < the method
-preset's `train:` < explicit overrides (flags, a sweep's settings). Its hyper-parameters are the
+preset's `train:` < explicit overrides (flags, a sweep's settings). A method that trains nothing
+(zero-shot, Kumar et al.'s probe, a post-hoc step on such a run) keeps the benchmark's training
+fields whatever the request says: a sweep over `lr` runs zero-shot once, under one name. Its hyper-parameters are the
 method's declared defaults overlaid with the overrides' `hparams`, checked and typed. The planner
 composes the runs of a grid with it, and a method that builds on another run (LP-FT on its probe)
 composes that run with `sibling_spec`, so both always name the same run. Torch-free: the method
@@ -15,7 +17,7 @@ from typing import Any
 from .config import ConfigError, benchmark_budget
 from .declarations import DECLARATIONS, completed
 from .method_info import method_info, train_keys
-from .spec import RunSpec
+from .spec import RunSpec, training_fields
 
 
 def canonical_method(name: str) -> str:
@@ -46,6 +48,12 @@ def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, s
     if unknown:
         raise ConfigError(f"unknown overrides {unknown}; known: {train_keys()}")
     fields_.update(overrides)
+    if not DECLARATIONS.trains(method):  # zero-shot, LP: lr, steps, ... change nothing, so name nothing
+        budget = benchmark_budget(benchmark)  # the benchmark's own, whatever the caller's defaults
+        for name in training_fields():
+            fields_.pop(name, None)
+            if name in budget:
+                fields_[name] = budget[name]
     fields_["seed"] = seed
     return completed(RunSpec(benchmark=benchmark, method=method, hparams=hparams, **fields_))
 

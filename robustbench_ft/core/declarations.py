@@ -23,15 +23,26 @@ class Declarations:
 
     def __init__(self) -> None:
         self._declared: dict[str, tuple[HParam, ...]] = {}
+        self._trains: dict[str, bool] = {}
 
-    def declare(self, method: str, hparams: Iterable[HParam]) -> None:
+    def declare(self, method: str, hparams: Iterable[HParam], trains: bool = True) -> None:
+        """`trains`: whether the method runs the shared trainer, i.e. reads the spec's training
+        fields (steps, lr, ...); zero-shot, Kumar et al.'s probe and post-hoc steps do not."""
         if method in self._declared:
             raise ValueError(f"method {method!r} is declared twice")
         self._declared[method] = tuple(hparams)
+        self._trains[method] = bool(trains)
 
     def withdraw(self, method: str) -> None:
         """Forget a method (a test's or a plugin's that is unloaded)."""
         self._declared.pop(method, None)
+        self._trains.pop(method, None)
+
+    def trains(self, method: str) -> bool:
+        """Whether any part of `method` ('a' or 'a+b') trains: then it reads the training fields."""
+        for part in method.split("+"):
+            self.of(part)  # an unknown part says so
+        return any(self._trains[part] for part in method.split("+"))
 
     def of(self, method: str) -> tuple[HParam, ...]:
         if method not in self._declared:

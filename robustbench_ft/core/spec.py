@@ -25,9 +25,12 @@ PRECISIONS = ("auto", "fp32", "bf16")
 NULL_WORDS = ("none", "null")  # an optional field given as one of these words is null (None)
 
 
-def _field(default: Any, help: str, identity: bool = True, choices: tuple[str, ...] = ()) -> Any:
-    """A RunSpec field with its meaning (the CLI's help), whether it names the run, its choices."""
-    return field(default=default, metadata={"help": help, "identity": identity, "choices": choices})
+def _field(default: Any, help: str, identity: bool = True, choices: tuple[str, ...] = (),
+           training: bool = False) -> Any:
+    """A RunSpec field with its meaning (the CLI's help), whether it names the run, its choices,
+    and whether only training reads it (a method that trains nothing ignores it: compose.py)."""
+    return field(default=default, metadata={"help": help, "identity": identity, "choices": choices,
+                                            "training": training})
 
 
 def _freeze(value: Any) -> Any:
@@ -37,6 +40,12 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+def training_fields() -> tuple[str, ...]:
+    """The fields only the trainer reads (steps, lr, ...): a method that trains nothing, such as
+    zero-shot or Kumar et al.'s probe, is not multiplied or renamed by them."""
+    return tuple(f.name for f in fields(RunSpec) if f.metadata.get("training"))
 
 
 def _thaw(value: Any) -> Any:
@@ -60,18 +69,19 @@ class RunSpec:
     model: str = _field("tiny-clip", "open_clip model name (default: the benchmark's / tiny-clip)")
     pretrained: str | None = _field("embedded", "open_clip tag or local weights file for the model; none: random init")
     seed: int = _field(0, "the run's seed")
-    steps: int = _field(370, "optimiser steps")
+    steps: int = _field(370, "optimiser steps", training=True)
     batch_size: int = _field(128, "images per micro-batch, split over the processes of a DDP run (an optimiser "
-                             "step sees batch_size x accum_steps)")
-    lr: float = _field(3e-4, "peak learning rate of AdamW")
-    weight_decay: float = _field(0.1, "AdamW weight decay (presets: 0.1; the Lipsum-FT code's default is 0)")
-    warmup_frac: float = _field(0.1, "fraction of the steps spent warming the lr up linearly from 0")
-    schedule: str = _field("cosine", "lr after the warm-up", choices=SCHEDULES)
-    grad_clip: float | None = _field(None, "clip the gradient norm to this (none: no clipping)")
-    accum_steps: int = _field(1, "micro-batches accumulated per optimiser step")
-    eval_every: int = _field(74, "steps between evaluations on ID validation (checkpoint selection)")
+                             "step sees batch_size x accum_steps)", training=True)
+    lr: float = _field(3e-4, "peak learning rate of AdamW", training=True)
+    weight_decay: float = _field(0.1, "AdamW weight decay (presets: 0.1; the Lipsum-FT code's default is 0)",
+                                 training=True)
+    warmup_frac: float = _field(0.1, "fraction of the steps spent warming the lr up linearly from 0", training=True)
+    schedule: str = _field("cosine", "lr after the warm-up", choices=SCHEDULES, training=True)
+    grad_clip: float | None = _field(None, "clip the gradient norm to this (none: no clipping)", training=True)
+    accum_steps: int = _field(1, "micro-batches accumulated per optimiser step", training=True)
+    eval_every: int = _field(74, "steps between evaluations on ID validation (checkpoint selection)", training=True)
     selection: str = _field("best_id_val", "which checkpoint a run keeps (id_test: the paper code's oracle, "
-                            "marked in reports)", choices=SELECTION_RULES)
+                            "marked in reports)", choices=SELECTION_RULES, training=True)
     precision: str = _field("auto", "autocast: auto (bf16 on GPUs), fp32 or bf16", choices=PRECISIONS)
     templates: str | None = _field(None, "prompt templates: openai, simple or a file (default: the benchmark's)")
     data_root: str | None = _field(None, "where the benchmark's data lives (else $ROBUSTBENCH_DATA, else its YAML)",

@@ -118,7 +118,8 @@ def _compute(spec: RunSpec, root: Path, folder: RunFolder | None, device: torch.
         spec=spec.to_dict(), id_split=benchmark.id_split, ood_splits=benchmark.ood_splits,
         evaluations=evaluations, train=summary,
         bad_images=benchmark.bad_images(),  # undecodable files skipped (skip_bad_images)
-        seconds=round(time.time() - started, 2), processes=dist.world_size)
+        seconds=round(time.time() - started, 2), processes=dist.world_size,
+        built_on=[dep.digest() for dep in method.dependencies()])
 
 
 def _train(model: ImageClassifier, method: Method, ctx: EngineContext, folder: RunFolder,

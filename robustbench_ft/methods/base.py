@@ -35,7 +35,7 @@ class MethodRegistry(Registry[type["Method"]]):
         def decorate(cls: type["Method"]) -> type["Method"]:
             cls.name = name
             add(cls)
-            DECLARATIONS.declare(name, cls.hparams)
+            DECLARATIONS.declare(name, cls.hparams, trains=cls.trains)
             return cls
         return decorate
 

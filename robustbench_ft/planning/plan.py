@@ -23,13 +23,15 @@ class Plan:
     """The runs of a request and what each needs first.
 
     `specs` are in an order that runs them correctly one by one (dependencies first); `edges` are
-    (needed, needing) digest pairs. `waves()` groups the runs into stages a launcher submits in
+    (needed, needing) digest pairs; `requested` the runs asked for, as opposed to those planned
+    only because another run builds on them (a method's tuning budget counts the first). `waves()` groups the runs into stages a launcher submits in
     order: a run's wave is one more than its latest dependency's, so every wave's runs are
     independent of each other and only wait on earlier waves.
     """
 
     specs: tuple[RunSpec, ...]
     edges: frozenset[tuple[str, str]] = frozenset()
+    requested: frozenset[str] = frozenset()  # digests the request named (not only built on)
 
     def __len__(self) -> int:
         return len(self.specs)
@@ -65,11 +67,14 @@ class Plan:
         wait on a dependency that is queued already."""
         kept = tuple(spec for spec in self.specs if not finished(spec))
         keys = {spec.digest() for spec in kept}
-        return Plan(kept, frozenset((a, b) for a, b in self.edges if b in keys))
+        return Plan(kept, frozenset((a, b) for a, b in self.edges if b in keys), self.requested & keys)
+
+    def requested_specs(self) -> list[RunSpec]:
+        return [spec for spec in self.specs if spec.digest() in self.requested]
 
     def __add__(self, other: "Plan") -> "Plan":
         merged = {**self.by_digest(), **other.by_digest()}
-        return Plan(tuple(merged.values()), self.edges | other.edges)
+        return Plan(tuple(merged.values()), self.edges | other.edges, self.requested | other.requested)
 
 
 def dependencies(spec: RunSpec) -> list[RunSpec]:
@@ -91,9 +96,10 @@ def build_plan(specs: Iterable[RunSpec]) -> Plan:
             visit(dep, trail + (key,))
         ordered.setdefault(key, spec)
 
+    specs = list(specs)
     for spec in specs:
         visit(spec, ())
-    return Plan(tuple(ordered.values()), frozenset(edges))
+    return Plan(tuple(ordered.values()), frozenset(edges), frozenset(spec.digest() for spec in specs))
 
 
 def plan_grid(methods: list[str], seeds: list[int], benchmark: str,

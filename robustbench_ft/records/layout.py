@@ -12,6 +12,7 @@ its small files with errors that name them. The only module that knows these nam
         tensorboard/, wandb/   live logs where `--log` asks for them (engine/loggers.py)
     <results>/_artifacts/<key>/                 zero-shot artifacts a sweep shares (engine/artifacts.py)
     <results>/_launch/                          the launchers' ledger and job logs (launch/ledger.py)
+        requested.jsonl   which (benchmark, method, configuration) a run or sweep asked for (requests.py)
 
 A run only ever writes inside its own folder, so a failing run cannot damage another's results.
 Torch-free: the weights files are read and written by checkpoints.py beside it.
@@ -44,6 +45,7 @@ LOCK = "run.lock"
 TENSORBOARD = "tensorboard"
 ARTIFACTS = "_artifacts"
 LAUNCH = "_launch"
+REQUESTS = "requested.jsonl"
 RESERVED_PREFIX = "_"  # top-level folders that hold no benchmark's runs
 
 
@@ -266,6 +268,10 @@ class ResultsTree:
     @property
     def logs_dir(self) -> Path:
         return self.launch_dir / "logs"
+
+    @property
+    def requests_file(self) -> Path:
+        return self.launch_dir / REQUESTS
 
 
 def _subfolders(path: Path) -> list[Path]:

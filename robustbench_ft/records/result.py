@@ -4,12 +4,15 @@
      "identity": {...}, "spec": {... every field, hyper-parameters per part},
      "id_split": "photo", "ood_splits": [...], "train": {...} or null,
      "records": [{"alpha"?: a, "val_acc": v, "splits": {split: {metric: value}}}, ...],
-     "bad_images": [...], "seconds": s, "processes": n, "migrated_from"?: {...}}
+     "bad_images": [...], "seconds": s, "processes": n, "built_on": [digest, ...],
+     "migrated_from"?: {...}}
 
 `records` holds one Evaluation per evaluated variant (one for ordinary methods, one per alpha for
 WiSE). Schema-1 records (written before spec version 2: no `config` nor `identity`, flat
 hyper-parameters) are read as they are, their configuration named 'v1-<digest of the old spec>';
-`robustbench-ft migrate` rewrites them (records/migrate.py). Field meanings: docs/records.md.
+`robustbench-ft migrate` rewrites them (records/migrate.py). `built_on` (the runs a run builds on,
+so a report can count what a row cost) is empty in records written before it existed. Field
+meanings: docs/records.md.
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ class RunResult:
     processes: int = 1
     migrated_from: Mapping[str, Any] | None = None
     schema: int = RESULT_SCHEMA
+    built_on: list[str] = field(default_factory=list)  # digests of the runs it builds on (WiSE's FT run)
 
     @property
     def method(self) -> str:
@@ -115,7 +119,7 @@ class RunResult:
                "identity": dict(self.identity), "spec": dict(self.spec), "id_split": self.id_split,
                "ood_splits": list(self.ood_splits), "train": None if self.train is None else self.train.to_json(),
                "records": [e.to_json() for e in self.evaluations], "bad_images": list(self.bad_images),
-               "seconds": self.seconds, "processes": self.processes}
+               "seconds": self.seconds, "processes": self.processes, "built_on": list(self.built_on)}
         if self.migrated_from is not None:
             out["migrated_from"] = dict(self.migrated_from)
         return out
@@ -146,7 +150,7 @@ class RunResult:
                    train=None if train is None else TrainRecord.from_json(train),
                    bad_images=list(data.get("bad_images") or []), seconds=data.get("seconds"),
                    processes=int(data.get("processes", 1)), migrated_from=data.get("migrated_from"),
-                   schema=int(schema))
+                   schema=int(schema), built_on=[str(d) for d in data.get("built_on") or []])
 
     def renamed(self, run: str, config: str, identity: Mapping[str, Any], spec: Mapping[str, Any],
                 spec_version: int) -> "RunResult":

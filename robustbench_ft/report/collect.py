@@ -3,13 +3,18 @@
 Schema (version TIDY_SCHEMA_VERSION, a public contract, documented in docs/records.md): one row
 per (run, record, split, metric) with columns
     benchmark, method, model, pretrained, config, <settings that vary>, steps, batch_size,
-    selection, alpha, seed, split, role, metric, value, run, id_val_acc
+    selection, alpha, seed, split, role, metric, value, run, id_val_acc,
+    requested, train_steps, compute_s, built_on
 `config` is the digest of the run's identity without its seed: seeds are aggregated only within
 one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weight_decay`, ...)
 or method hyper-parameter (`lipsum.lam`, named part.key) that takes more than one value in the
 frame, sorted by name. `alpha` is empty (NaN) except for post-hoc interpolations; `role` is 'id'
 or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0, 1]);
 `id_val_acc` is the record's accuracy on the ID validation split (the model-selection signal).
+Then what the run cost (schema 3): `requested` (whether a run or sweep asked for this
+configuration of this method, rather than only building on it: records/requests.py),
+`train_steps` (0 for runs that train nothing), `compute_s` (seconds times processes) and
+`built_on` (the digests of the runs it builds on, space-separated).
 
 Schema-1 records (result.json "schema": 1, written before spec version 2) still load: their
 config is a digest of their old spec prefixed 'v1-', and their hyper-parameters get no columns
@@ -29,16 +34,18 @@ import pyarrow as pa
 import pyarrow.csv as arrow_csv
 
 from ..core.spec import RunSpec
-from ..records.layout import ResultsTree, RunState
+from ..records.layout import ResultsTree, RunState, UnreadableFileError
+from ..records.requests import RequestLog
 from ..records.result import RunResult
 
-TIDY_SCHEMA_VERSION = 2
+TIDY_SCHEMA_VERSION = 3
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
 BUDGET_COLUMNS = ["steps", "batch_size", "selection"]  # always present: what a paper states
 ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc"]
+COST_COLUMNS = ["requested", "train_steps", "compute_s", "built_on"]  # what a run cost (report/budget.py)
 FLOAT_ROW_COLUMNS = {"alpha", "value", "id_val_acc"}
 CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "selection", "split", "role", "metric",
-               "run"]
+               "run", "built_on"]
 NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS,
                 *(f.name for f in fields(RunSpec) if f.metadata.get("identity", True) is False)}
 
@@ -66,6 +73,9 @@ def _run_info(result: RunResult) -> dict[str, Any]:
             "pretrained": "none" if weights is None else str(weights), "config": result.config,
             "steps": spec.get("steps"), "batch_size": spec.get("batch_size"),
             "selection": spec.get("selection", "best_id_val"),
+            "train_steps": 0 if result.train is None else int(result.train.steps),
+            "compute_s": float("nan") if result.seconds is None else float(result.seconds) * result.processes,
+            "built_on": " ".join(result.built_on),
             "settings": _settings(dict(spec), result.nested_hparams)}
 
 
@@ -92,9 +102,14 @@ def _rows(result: RunResult) -> dict[str, list]:
 
 def collect(results_root: str | Path) -> Collection:
     """Every finished run under the root; runs without a readable result are listed with the
-    reason (failed and why, incomplete, or the file that could not be read), never dropped silently."""
+    reason (failed and why, incomplete, or the file that could not be read), never dropped silently.
+    `requested` says whether a request asked for the run's configuration (records/requests.py)."""
     parsed: list[tuple[dict[str, Any], dict[str, list]]] = []
     skipped: list[tuple[str, str]] = []
+    try:
+        requested = RequestLog(results_root).requested()
+    except UnreadableFileError as err:
+        requested, skipped = None, [(str(err.path), f"{err}")]
     folders: dict[str, Path] = {}
     for folder in ResultsTree(Path(results_root)).runs():
         seen = folder.inspect()
@@ -107,17 +122,20 @@ def collect(results_root: str | Path) -> Collection:
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
         skipped.append((str(folder.path), "; ".join([why, *seen.problems])))
+    for info, _ in parsed:
+        info["requested"] = requested is None or (info["method"], info["config"]) in requested
     return Collection(_frame(parsed), skipped, folders)
 
 
 def frame_from_results(results: Iterable[RunResult]) -> pd.DataFrame:
-    """The tidy frame of result records already in memory (e.g. those a grid just produced)."""
+    """The tidy frame of result records already in memory (e.g. those a grid just produced): each
+    counts as requested."""
     return _frame([_parse(r) for r in results])
 
 
 def _parse(result: RunResult) -> tuple[dict[str, Any], dict[str, list]]:
     """(run-level columns, rows) of one result record."""
-    return {**_run_info(result), "run": result.run}, _rows(result)
+    return {**_run_info(result), "run": result.run, "requested": True}, _rows(result)
 
 
 def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame:
@@ -130,14 +148,14 @@ def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame
     infos = [info for info, _ in parsed]
     settings = pd.DataFrame.from_records([info.pop("settings") for info in infos])
     varying = sorted(c for c in settings.columns if settings[c].dropna().astype(str).nunique() > 1)
-    runs = pd.DataFrame.from_records(infos, columns=RUN_COLUMNS + BUDGET_COLUMNS + ["run"])
+    runs = pd.DataFrame.from_records(infos, columns=RUN_COLUMNS + BUDGET_COLUMNS + ["run"] + COST_COLUMNS)
     runs = pd.concat([runs, settings[varying]], axis=1)
     # run-level columns reach the rows by position: one take per column, no join on strings
     owner = np.repeat(np.arange(len(parsed)), [len(columns["value"]) for _, columns in parsed])
     for column in runs.columns:
         values = runs[column].astype("category") if column in CATEGORICAL else runs[column]
         rows[column] = values.take(owner).reset_index(drop=True) if len(owner) else values.iloc[:0]
-    frame = rows[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS]
+    frame = rows[RUN_COLUMNS + varying + BUDGET_COLUMNS + ROW_COLUMNS + COST_COLUMNS]
     # few distinct values each: categories make the many equality filters of tables cheap
     return frame.astype({c: "category" for c in CATEGORICAL})
 

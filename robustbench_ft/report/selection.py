@@ -40,7 +40,9 @@ class Choice:
     config: str
     rows: pd.DataFrame
     alpha: float | None  # the rule's alpha for post-hoc methods, None otherwise
-    among: int           # how many configurations of this method and model there were
+    among: int           # how many configurations of this method and model it chose among
+    built_only: int = 0  # configurations in the folder only built on (a soup's other lrs), left out
+    runs: tuple[str, ...] = ()  # every run of the configurations it chose among: its tuning budget
 
 
 class Selection(ABC):
@@ -56,6 +58,7 @@ class Selection(ABC):
     def choose(self, frame: pd.DataFrame) -> list[Choice]:
         choices = []
         for (method, model, pretrained), unit in _units(frame):
+            unit, built_only = requested_part(unit)
             scores = self.score(unit).reset_index().sort_values(["score", "config", "alpha"],
                                                                 ascending=[False, True, True], kind="stable")
             configs = list(dict.fromkeys(scores["config"]))
@@ -64,8 +67,20 @@ class Selection(ABC):
                 best = scores[scores["config"] == config].iloc[0]
                 rows = unit[unit["config"] == config]
                 alpha = None if best["alpha"] == NO_ALPHA else float(best["alpha"])
-                choices.append(Choice(method, model, pretrained, config, rows, alpha, len(configs)))
+                choices.append(Choice(method, model, pretrained, config, rows, alpha, len(configs), built_only,
+                                      tuple(unit["run"].astype(str).unique())))
         return choices
+
+
+def requested_part(unit: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """A method's rows restricted to the configurations a request asked for, and how many it
+    left out: a sweep with soups runs FT at twice and half each learning rate as ingredients,
+    and selecting FT among those too would give it a larger search than the other methods got
+    (records/requests.py). A method nobody asked for (only built on) keeps every configuration."""
+    if "requested" not in unit or not unit["requested"].any() or unit["requested"].all():
+        return unit, 0
+    kept = unit[unit["requested"].astype(bool)]
+    return kept, unit["config"].nunique() - kept["config"].nunique()
 
 
 def _units(frame: pd.DataFrame) -> list[tuple[tuple[str, str, str], pd.DataFrame]]:

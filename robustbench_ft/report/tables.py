@@ -6,7 +6,8 @@ alone). Accuracy and ECE are shown in percent with one decimal, NLL, feature dis
 energy gap with three decimals. The best cell per column is bold (highest accuracy, lowest of the
 others). A post-hoc method (rows with an alpha) appears twice: at the fixed alpha, and at the
 alpha the rule chose, marked as such. Labels and row order come from the methods' presets.
-Every table carries notes: the rule that made it and, per method, the configuration it chose.
+Every table carries notes: the rule that made it, per method the configuration it chose, and
+each row's tuning budget with a warning where they differ (budget.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.method_info import method_label
+from .budget import budget_notes
 from .collect import BUDGET_COLUMNS, setting_columns
 from .robustness import RobustnessFit
 from .selection import Choice, Selection, selection_rule
@@ -121,6 +123,9 @@ def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
     if rule.one_per_method:
         notes += [f"{e.label}: {e.settings} (of {e.choice.among} configurations)"
                   for e in entries_ if e.choice.among > 1]
+    notes += [f"{e.label}: {e.choice.built_only} more configurations in the results were only built on by "
+              f"other methods (e.g. a soup's ingredients) and are not part of its selection"
+              for e in entries_ if e.choice.built_only]
     oracle = [e.label for e in entries_ if (e.choice.rows["selection"] == "id_test").any()]
     if oracle:
         notes.append(f"ORACLE checkpoints: {', '.join(oracle)} kept the checkpoint with the best ID *test* "
@@ -166,6 +171,7 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
     if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
         chosen = [e for e in chosen if e.choice.method != "zeroshot"]
     table = Table(columns, [], {}, set(), {}, notes=selection_notes(chosen, rule))
+    table.notes += budget_notes([(e.label, e.choice) for e in chosen], frame)
     if fit is not None:
         table.notes.append(fit.describe())
     for metric in metrics:

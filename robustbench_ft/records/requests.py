@@ -1,0 +1,60 @@
+"""Which configurations were asked for: results/_launch/requested.jsonl, one line per request.
+
+A plan holds the runs a request named and the runs they build on (a soup's ingredients are FT
+runs at other learning rates, LP-FT's probe an LP run). Only the first are the method's tuning
+budget: if FT's row were selected among every FT run in the folder, a sweep with soups would give
+FT three times the learning rates the other methods got. So launching a plan appends each
+requested run's (benchmark, method, configuration) here, and the report selects a method's row
+only among its requested configurations; a method nobody asked for (only built on) keeps all its
+runs. A results folder without this file (made before it existed) counts every run as requested.
+Appended one whole line per write by the launching process; a torn line is skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+from .layout import ResultsTree, UnreadableFileError
+
+
+@dataclass(frozen=True)
+class Request:
+    benchmark: str  # the benchmark's key, as run folders and result records name it
+    method: str
+    config: str     # the digest of the run's identity without its seed
+    source: str     # "run" or "sweep <name>"
+
+
+class RequestLog:
+    def __init__(self, results_root: str | Path) -> None:
+        self.path = ResultsTree(Path(results_root)).requests_file
+
+    def append(self, requests: Iterable[Request]) -> None:
+        lines = "".join(json.dumps(asdict(r)) + "\n" for r in dict.fromkeys(requests))
+        if lines:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as f:
+                f.write(lines)
+
+    def requested(self) -> set[tuple[str, str]] | None:
+        """Every requested (method, config), or None when the folder has no log (a config digest
+        names the benchmark too)
+        (then every run counts as requested). An unreadable log raises UnreadableFileError."""
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return None
+        except (OSError, UnicodeDecodeError) as err:
+            raise UnreadableFileError(self.path, f"{type(err).__name__}: {err}",
+                                      "every run counts as requested") from err
+        out = set()
+        for line in text.splitlines():
+            try:
+                entry = Request(**json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a torn last line from a killed launcher
+            out.add((entry.method, entry.config))
+        return out

@@ -1,0 +1,98 @@
+"""Tuning budgets: what each row was chosen among and cost, and only requested configurations
+compete (records/requests.py, report/budget.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fake_records import record, write_run
+
+from robustbench_ft.launch import session
+from robustbench_ft.launch.options import LaunchOptions
+from robustbench_ft.planning import plan_grid
+from robustbench_ft.records.requests import Request, RequestLog
+from robustbench_ft.report.budget import budget_notes
+from robustbench_ft.report.collect import collect
+from robustbench_ft.report.selection import selection_rule
+from robustbench_ft.report.tables import build_table, entries, to_markdown
+
+
+def _acc(value: float) -> dict:
+    return {"photo": {"acc": value}, "sketch": {"acc": value - 0.2}}
+
+
+def _soup_folder(root: Path) -> dict[str, str]:
+    """FT at three lrs (the 6e-4 one best on validation, but only a soup's ingredient), a soup on
+    all three and Lipsum-FT; two seeds. Returns {label: config digest}."""
+    configs: dict[str, str] = {}
+    for seed in (0, 1):
+        ingredients = []
+        for lr, val in ((1.5e-4, 0.70), (3e-4, 0.72), (6e-4, 0.80)):
+            ingredients.append(write_run(root, "toy", "ft", seed, [record(_acc(val), val)], train_steps=375,
+                                         seconds=60.0, lr=lr, ood=("sketch",)))
+        write_run(root, "toy", "ft+soup", seed, [record(_acc(0.75), 0.75)], seconds=30.0,
+                  built_on=tuple(ingredients), ood=("sketch",))
+        write_run(root, "toy", "lipsum", seed, [record(_acc(0.74), 0.74)], train_steps=375, seconds=90.0,
+                  hparams={"lipsum": {"lam": 1.0}}, ood=("sketch",))
+    frame = collect(root).frame
+    for (method, lr), part in frame.groupby(["method", "lr"], observed=True):
+        configs[f"{method}@{lr:g}"] = str(part["config"].iloc[0])
+    return configs
+
+
+def _request(root: Path, configs: dict[str, str], labels: list[str]) -> None:
+    RequestLog(root).append(Request("toy", label.split("@")[0], configs[label], "sweep test") for label in labels)
+
+
+def test_a_method_is_chosen_only_among_its_requested_configurations(tmp_path):
+    configs = _soup_folder(tmp_path)
+    rule = selection_rule()
+    unrestricted = {e.choice.method: e.choice for e in entries(collect(tmp_path).frame, rule)}
+    assert unrestricted["ft"].config == configs["ft@0.0006"] and unrestricted["ft"].among == 3
+    _request(tmp_path, configs, ["ft@0.00015", "ft@0.0003", "ft+soup@0.0003", "lipsum@0.0003"])
+    frame = collect(tmp_path).frame
+    assert frame.loc[frame["config"] == configs["ft@0.0006"], "requested"].eq(False).all()
+    chosen = {e.choice.method: e.choice for e in entries(frame, rule)}
+    assert chosen["ft"].config == configs["ft@0.0003"]  # 6e-4 scored best but was only an ingredient
+    assert (chosen["ft"].among, chosen["ft"].built_only) == (2, 1)
+    table = to_markdown(build_table(frame, ["acc"], rule=rule))
+    assert "FT: 1 more configurations in the results were only built on" in table
+
+
+def test_budgets_count_configurations_and_every_run_built_on_once_per_seed(tmp_path):
+    configs = _soup_folder(tmp_path)
+    _request(tmp_path, configs, ["ft@0.00015", "ft@0.0003", "ft+soup@0.0003", "lipsum@0.0003"])
+    frame = collect(tmp_path).frame
+    labelled = [(e.label, e.choice) for e in entries(frame, selection_rule())]
+    notes = budget_notes(labelled, frame)
+    # per seed: FT 2 x 375 steps, 2 x 60 s; the soup 3 ingredients x 375 steps, 3 x 60 + 30 s;
+    # Lipsum-FT 375 steps, 90 s
+    assert "FT: 2 configurations, 750 steps, 2.0 min" in notes[0]
+    assert "Model soup: 1 configuration, 1,125 steps, 3.5 min" in notes[0]
+    assert "Lipsum-FT: 1 configuration, 375 steps, 1.5 min" in notes[0]
+    assert notes[1].startswith("WARNING: unequal tuning budgets") and "2 (FT)" in notes[1]
+    assert notes[2].startswith("WARNING: unequal training budgets") and "Model soup 1,125" in notes[2]
+
+
+def test_equal_budgets_raise_no_warning(tmp_path):
+    for method in ("ft", "lipsum"):
+        for seed in (0, 1):
+            for lr in (1e-4, 3e-4):
+                write_run(tmp_path, "toy", method, seed, [record(_acc(0.7), 0.7)], train_steps=100,
+                          seconds=10.0, lr=lr, ood=("sketch",))
+    frame = collect(tmp_path).frame
+    notes = budget_notes([(e.label, e.choice) for e in entries(frame, selection_rule())], frame)
+    assert len(notes) == 1 and "FT: 2 configurations, 200 steps, 0.3 min" in notes[0]
+
+
+def test_a_launch_logs_what_was_requested_not_what_it_builds_on(tmp_path, monkeypatch):
+    plan = plan_grid(["ft+soup", "lpft"], [0], "embedded", {"steps": 10})
+    assert {s.method for s in plan.specs} == {"ft", "ft+soup", "lp", "lpft"}
+    monkeypatch.setattr(session, "launch", lambda plan, options, root: None)
+    session.launch_plan(plan, LaunchOptions(), tmp_path, "sweep mine")
+    lines = [json.loads(line) for line in (tmp_path / "_launch" / "requested.jsonl").read_text().splitlines()]
+    assert sorted(line["method"] for line in lines) == ["ft+soup", "lpft"]
+    assert {line["source"] for line in lines} == {"sweep mine"}
+    (tmp_path / "_launch" / "requested.jsonl").open("a").write('{"method": "ft", "conf')  # a torn line
+    assert len(RequestLog(tmp_path).requested()) == 2
