@@ -98,3 +98,19 @@ def test_tables_mark_checkpoints_kept_on_the_id_test_split(tmp_path):
     table = _table(collect(root).frame, "best_id_val")
     assert "- ORACLE checkpoints: FT kept the checkpoint with the best ID *test* accuracy" in table
     assert "Lipsum-FT kept" not in table
+
+
+def test_rows_that_fit_on_id_validation_inside_their_step_are_marked(tmp_path):
+    """TPGM learns its radii and a greedy soup its ingredients on ID validation, and a best-α row
+    chose α there: selected on ID validation again, they are marked, and the note says what each fitted."""
+    for seed in (0, 1):
+        write_run(tmp_path, "toy", "ft", seed, [record(_splits(0.8, 0.5), 0.8)])
+        write_run(tmp_path, "toy", "ft+tpgm", seed, [record(_splits(0.8, 0.55), 0.81)])
+        write_run(tmp_path, "toy", "ft+wise", seed, [record(_splits(0.8, 0.5 + a / 10), 0.8, alpha=a)
+                                                     for a in (0.0, 0.5, 1.0)])
+    table = _table(collect(tmp_path).frame, "best_id_val")
+    rows = [line.split(" | ")[0].lstrip("| ") for line in table.splitlines() if line.startswith("| ")][1:]
+    assert rows == ["FT", "WiSE-FT (α=0.5)", "WiSE-FT (best α=0 by ID val) ‡", "TPGM ‡"]
+    note = next(line for line in table.splitlines() if line.startswith("- ‡"))
+    assert "TPGM: its per-layer radii" in note and "best-α rows: the interpolation weight" in note
+    assert "`best_id_val`" in note

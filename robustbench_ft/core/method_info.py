@@ -2,7 +2,9 @@
 
 `methods/<name>.yaml` holds a method's card: its label in tables and figures, its place in the
 row order, its reference and one-line description, the default base of a post-hoc method ('wise'
-alone means 'ft+wise') and its recipe's changes to the benchmark's budget (`train:`). The report
+alone means 'ft+wise'), its recipe's changes to the benchmark's budget (`train:`) and what it fits
+on ID validation inside its own step (`tunes_on_val:`, so tables mark its rows: selected on ID
+validation afterwards, it has seen that split twice). The report
 reads labels and order from here, so a new method needs no report edit. Hyper-parameters are not
 declared here but in the method's code (`HParam`s on its class): one place each.
 """
@@ -16,7 +18,8 @@ from typing import Any
 
 from .config import ConfigError, read_yaml, resolve_preset
 
-CARD_KEYS = ("method", "label", "description", "reference", "rank", "base", "composed_label", "train")
+CARD_KEYS = ("method", "label", "description", "reference", "rank", "base", "composed_label", "train",
+             "tunes_on_val")
 NOT_TRAIN_KEYS = ("benchmark", "method", "hparams", "seed")
 
 
@@ -30,6 +33,7 @@ class MethodInfo:
     base: str | None = None            # the method a post-hoc one applies to when named alone
     composed_label: str | None = None  # its label after a base: 'Lipsum-FT + WiSE'
     train: dict[str, Any] = field(default_factory=dict)
+    tunes_on_val: str | None = None    # what it fits on ID validation inside its own step (TPGM: radii)
 
 
 def train_keys() -> list[str]:

@@ -100,6 +100,7 @@ def _per_seed(frame: pd.DataFrame, value: pd.Series) -> pd.Series:
 
 @SELECTIONS.register("best_id_val")
 class BestIdValidation(Selection):
+    name = "best_id_val"
     summary = ("Model selection `best_id_val`: per method, the configuration (and WiSE α) with the "
                "best mean ID-validation accuracy over seeds.")
     alpha_basis = "by ID val"
@@ -110,6 +111,7 @@ class BestIdValidation(Selection):
 
 @SELECTIONS.register("oracle_id_test")
 class OracleIdTest(Selection):
+    name = "oracle_id_test"
     summary = ("Model selection `oracle_id_test` (ORACLE): per method, the configuration (and WiSE α) "
                "with the best mean accuracy on the ID *test* split, as the Lipsum-FT paper's code "
                "selects. It reproduces published numbers; it is not a fair comparison.")
@@ -122,6 +124,7 @@ class OracleIdTest(Selection):
 
 @SELECTIONS.register("all")
 class AllConfigurations(BestIdValidation):
+    name = "all"
     summary = ("Model selection `all`: every configuration is its own row, best mean ID-validation "
                "accuracy first; a WiSE α by ID validation within each.")
     one_per_method = False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..core.method_info import method_label
+from ..core.method_info import method_info, method_label
 from .budget import budget_notes
 from .collect import BUDGET_COLUMNS, setting_columns
 from .robustness import RobustnessFit
@@ -34,6 +34,7 @@ PERCENT = {"acc", "ece"}
 HIGHER_IS_BETTER = {"acc"}
 MEAN_OOD = "OOD mean"
 EFFECTIVE = "Eff. rob."  # effective robustness (robustness.py), accuracy tables only
+VAL_TUNED = "‡"  # the row fitted something on ID validation before the rule selected on it
 DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
 
 
@@ -85,6 +86,8 @@ def entries(frame: pd.DataFrame, rule: Selection) -> list[Entry]:
         if choice.among > 1:  # configurations that differ in no column are told by their digest
             settings = _distinguishing(choice, frame) or f"config {choice.config}"
         label = method_label(choice.method)
+        if tunes_on_val(choice.method):
+            label += f" {VAL_TUNED}"
         if settings and not rule.one_per_method:
             label += f" ({settings})"
         if several_models:
@@ -113,9 +116,27 @@ def _table_rows(entries_: list[Entry], rule: Selection, alpha: float) -> list[tu
         fixed = rows[(rows["alpha"] - alpha).abs() < 1e-9]
         if len(fixed):
             out.append((f"{entry.label} (α={alpha:g})", entry, fixed))
-        out.append((f"{entry.label} (best α={chosen:g} {rule.alpha_basis})", entry,
+        out.append((f"{entry.label} (best α={chosen:g} {rule.alpha_basis}) {VAL_TUNED}", entry,
                     rows[(rows["alpha"] - chosen).abs() < 1e-9]))
     return out
+
+
+def tunes_on_val(method: str) -> str | None:
+    """What the method's post-hoc step fits on ID validation (its card's `tunes_on_val`), if anything."""
+    return method_info(method.split("+")[-1]).tunes_on_val if "+" in method else None
+
+
+def val_tuned_note(entries_: list[Entry], rule: Selection) -> list[str]:
+    """The note that explains the ‡ marks, naming what each marked row fitted."""
+    fitted = [f"{e.label.replace(' ' + VAL_TUNED, '')}: {tunes_on_val(e.choice.method)}"
+              for e in entries_ if tunes_on_val(e.choice.method)]
+    if any(e.choice.alpha is not None for e in entries_):
+        fitted.append("best-α rows: the interpolation weight")
+    if not fitted:
+        return []
+    return [f"{VAL_TUNED} fitted on the ID validation split inside its own post-hoc step ({'; '.join(fitted)}), "
+            f"then selected by `{rule.name}`: where that rule uses ID validation too, the split has been used "
+            f"twice and is no longer a clean selection signal for these rows."]
 
 
 def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
@@ -171,6 +192,7 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
     if set(metrics) <= DISTANCES_TO_ZEROSHOT:  # zero-shot's distance to itself is 0 by definition
         chosen = [e for e in chosen if e.choice.method != "zeroshot"]
     table = Table(columns, [], {}, set(), {}, notes=selection_notes(chosen, rule))
+    table.notes += val_tuned_note(chosen, rule)
     table.notes += budget_notes([(e.label, e.choice) for e in chosen], frame)
     if fit is not None:
         table.notes.append(fit.describe())
