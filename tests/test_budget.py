@@ -69,10 +69,10 @@ def test_budgets_count_configurations_and_every_run_built_on_once_per_seed(tmp_p
     # per seed: FT 2 x 375 steps, 2 x 60 s; the soup 3 ingredients x 375 steps, 3 x 60 + 30 s;
     # Lipsum-FT 375 steps, 90 s
     assert "FT: 2 configurations, 750 steps, 2.0 min" in notes[0]
-    assert "Model soup: 1 configuration, 1,125 steps, 3.5 min" in notes[0]
+    assert "Model soup ‡: 1 configuration, 1,125 steps, 3.5 min" in notes[0]
     assert "Lipsum-FT: 1 configuration, 375 steps, 1.5 min" in notes[0]
     assert notes[1].startswith("WARNING: unequal tuning budgets") and "2 (FT)" in notes[1]
-    assert notes[2].startswith("WARNING: unequal training budgets") and "Model soup 1,125" in notes[2]
+    assert notes[2].startswith("WARNING: unequal training budgets") and "Model soup ‡ 1,125" in notes[2]
 
 
 def test_equal_budgets_raise_no_warning(tmp_path):

@@ -66,8 +66,10 @@ def test_sweep_to_report(mini_benchmark, tmp_path, capsys):
     assert "| Zero-shot |" in table and "| Lipsum-FT |" in table and "±" in table
     import pandas as pd
     frame = pd.read_csv(out / "records.csv")
-    assert len(frame) == 2 * 2 * 6 * 5  # methods x seeds x splits x metrics
-    assert set(frame["seed"]) == {0, 1}
+    # methods x seeds x (6 splits + 5 OOD splits without their held-out oracle part) x metrics
+    assert len(frame) == 2 * 2 * (6 + 5) * 5 and (frame["role"] == "ood_rest").sum() == 2 * 2 * 5 * 5
+    assert set(frame["seed"]) == {0, 1} and frame["ood_val_acc"].between(0, 1).all()
+    assert frame["requested"].all() and set(frame.loc[frame["method"] == "lipsum", "train_steps"]) == {2}
 
 
 def test_report_on_an_empty_folder_is_a_clear_error(tmp_path, capsys):

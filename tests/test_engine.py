@@ -159,3 +159,23 @@ def test_a_long_evaluation_shows_a_bar_and_logs_each_split(mini_benchmark, tmp_p
         images = len(workbench.benchmark.test_set(split))
         assert f"evaluating {split}: 3 models x {images:,} images in " in err, split
     assert "img/s" in err  # tqdm's rate on the bar
+
+
+def test_the_oracle_parts_split_each_ood_split_in_a_fixed_fifth_and_the_rest(mini_benchmark, tmp_path):
+    """Every OOD split's metrics come also on a fixed, seeded 20% (the `oracle_ood_val` rule's
+    signal) and on the other 80%; the mean metrics recombine to the whole split's."""
+    from robustbench_ft.engine.evaluate import oracle_val_mask
+    mask = oracle_val_mask("mini", "sketch", 1800)
+    assert int(mask.sum()) == 360 and torch.equal(mask, oracle_val_mask("mini", "sketch", 1800))
+    assert not torch.equal(mask, oracle_val_mask("mini", "clipart", 1800))
+    assert not torch.equal(mask, oracle_val_mask("other", "sketch", 1800))
+    spec = make_spec("zeroshot", load_benchmark(mini_benchmark).train_defaults, mini_benchmark, 0, {"workers": 0})
+    result = execute(spec, tmp_path)
+    (evaluation,) = result.evaluations
+    assert set(evaluation.ood_val) == set(evaluation.ood_rest) == set(result.ood_splits)
+    for split in result.ood_splits:
+        n = len(load_benchmark(mini_benchmark).test_set(split).labels)
+        n_val = int(oracle_val_mask("mini", split, n).sum())
+        for metric in ("acc", "nll", "feature_distortion", "energy_gap"):  # means over images
+            whole = n_val * evaluation.ood_val[split][metric] + (n - n_val) * evaluation.ood_rest[split][metric]
+            assert whole / n == pytest.approx(evaluation.splits[split][metric], rel=1e-9, abs=1e-12), (split, metric)

@@ -114,3 +114,28 @@ def test_rows_that_fit_on_id_validation_inside_their_step_are_marked(tmp_path):
     note = next(line for line in table.splitlines() if line.startswith("- ‡"))
     assert "TPGM: its per-layer radii" in note and "best-α rows: the interpolation weight" in note
     assert "`best_id_val`" in note
+
+
+def test_the_ood_oracle_selects_on_the_held_out_part_and_reports_the_rest(tmp_path, capsys):
+    """lr 1e-4 is best on ID validation, lr 3e-4 on the held-out OOD part: `oracle_ood_val`
+    picks 3e-4, reports the OOD split without its held-out part and says it is an oracle; a
+    record without held-out parts is left out and counted."""
+    from robustbench_ft.records import Evaluation
+    for seed in (0, 1):
+        for lr, id_val, ood_val, whole, rest in ((1e-4, 0.9, 0.40, 0.50, 0.525), (3e-4, 0.8, 0.60, 0.55, 0.5375)):
+            evaluation = Evaluation({"photo": {"acc": 0.8}, "sketch": {"acc": whole}}, id_val,
+                                    ood_val={"sketch": {"acc": ood_val}}, ood_rest={"sketch": {"acc": rest}})
+            write_run(tmp_path, "toy", "ft", seed, [evaluation], lr=lr)
+    write_run(tmp_path, "toy", "ft", 0, [record(_splits(0.8, 0.9), 0.99)], lr=1e-3)  # an older record
+    frame = collect(tmp_path).frame
+    rule = selection_rule("oracle_ood_val")
+    table = _table(rule.view(frame), "oracle_ood_val")
+    rule_table = to_markdown(build_table(rule.view(frame), ["acc"], 0.5, rule))
+    assert "| FT | **80.0 ± 0.0** | **53.8 ± 0.0** | **53.8 ± 0.0** |" in rule_table  # lr 3e-4, the rest of sketch
+    assert "ORACLE" in rule_table and "1 runs recorded no held-out OOD part" in rule_table
+    default = _table(frame, "best_id_val")
+    assert "| FT | **80.0** | **90.0** | **90.0** |" in default  # lr 1e-3 by ID val, one seed
+    assert "lr=0.001 (of 3 configurations)" in default and "lr=0.0003 (of 2 configurations)" in table
+    assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r"), "--rule", "oracle_ood_val",
+                 "--format", "md"]) == 0
+    assert "| FT | **80.0 ± 0.0** | **53.8 ± 0.0** |" in (tmp_path / "r" / "toy" / "accuracy.md").read_text()

@@ -7,8 +7,10 @@ the classes (ImageNet-R, -A) is scored on the logits of those classes only.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -16,6 +18,21 @@ from ..data.benchmark import Split
 from ..models.classifier import ImageClassifier
 from .metrics import accuracy, split_metrics
 from .workbench import Workbench
+
+ORACLE_VAL_FRACTION = 0.2  # DomainBed's holdout fraction for its test-domain oracle
+
+
+def oracle_val_mask(benchmark: str, split: str, size: int) -> torch.Tensor:
+    """Which images of an OOD split the `oracle_ood_val` rule selects on: a fixed 20% drawn from a
+    generator seeded by the benchmark's and the split's names, so every run, method and seed holds
+    out the same images; that rule then reports the split's accuracy on the other 80%."""
+    mask = torch.zeros(size, dtype=torch.bool)
+    if size < 2:
+        return mask
+    seed = int.from_bytes(hashlib.sha256(f"{benchmark}/{split}/oracle-val".encode()).digest()[:8], "big")
+    count = min(size - 1, max(1, round(ORACLE_VAL_FRACTION * size)))
+    mask[torch.from_numpy(np.random.default_rng(seed).choice(size, count, replace=False))] = True
+    return mask
 
 
 def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int] | None
@@ -31,27 +48,44 @@ def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int]
     return logits[:, class_subset], mapped
 
 
-def evaluate(classifier: nn.Module, workbench: Workbench) -> dict[str, dict[str, float]]:
+Metrics = dict[str, dict[str, float]]  # split -> metric -> value
+
+
+def evaluate(classifier: nn.Module, workbench: Workbench) -> Metrics:
     """{split: {metric: value}} over the ID test split and every OOD split."""
     return evaluate_each([classifier], workbench)[0]
 
 
-def evaluate_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[dict[str, dict[str, float]]]:
+def evaluate_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[Metrics]:
     """`evaluate` of every classifier, each split read once for all of them (Workbench.predict_each).
     A classifier whose `is_zeroshot` is true (WiSE at alpha 0 holds exactly the zero-shot weights)
     takes the zero-shot model's stored outputs instead of a forward pass: the same numbers."""
-    results: list[dict[str, dict[str, float]]] = [{} for _ in classifiers]
+    return [whole for whole, _, _ in evaluate_with_oracle_parts(classifiers, workbench)]
+
+
+def evaluate_with_oracle_parts(classifiers: Sequence[nn.Module], workbench: Workbench
+                               ) -> list[tuple[Metrics, Metrics, Metrics]]:
+    """Per classifier: (every test split's metrics, each OOD split's metrics on its held-out
+    oracle part, and on the rest); see `oracle_val_mask`. The parts come from the same outputs."""
+    results: list[tuple[Metrics, Metrics, Metrics]] = [({}, {}, {}) for _ in classifiers]
     is_zeroshot = [bool(getattr(c, "is_zeroshot", False)) for c in classifiers]
     run = [c for c, zs in zip(classifiers, is_zeroshot) if not zs]
-    for split in workbench.benchmark.test_splits:
-        images = workbench.benchmark.test_set(split)
+    benchmark = workbench.benchmark
+    for split in benchmark.test_splits:
+        images = benchmark.test_set(split)
         reference = workbench.zeroshot_outputs(split)
         computed = iter(workbench.predict_each(run, images, f"evaluating {split}") if run else [])
-        for result, zs in zip(results, is_zeroshot):
+        held_out = oracle_val_mask(benchmark.name, split, len(reference.labels)) if split != benchmark.id_split else None
+        for (whole, val, rest), zs in zip(results, is_zeroshot):
             out = reference if zs else next(computed)
             logits, labels = restrict(out.logits, out.labels, images.class_subset)
-            result[split] = split_metrics(logits, labels, out.features, reference.features,
-                                          workbench.energy_text_features, workbench.logit_scale)
+
+            def metrics(rows=slice(None)) -> dict[str, float]:
+                return split_metrics(logits[rows], labels[rows], out.features[rows], reference.features[rows],
+                                     workbench.energy_text_features, workbench.logit_scale)
+            whole[split] = metrics()
+            if held_out is not None and held_out.any():
+                val[split], rest[split] = metrics(held_out), metrics(~held_out)
     return results
 
 

@@ -27,7 +27,7 @@ from ..records.lock import RunBusyError
 from ..records.result import Evaluation, RunResult, TrainRecord
 from .context import EngineContext
 from .distributed import SINGLE, DistEnv, broadcast
-from .evaluate import evaluate_each, val_accuracy_each
+from .evaluate import evaluate_with_oracle_parts, val_accuracy_each
 from .loggers import Loggers
 from .train import Trainer
 from .workbench import workbench_for
@@ -109,8 +109,10 @@ def _compute(spec: RunSpec, root: Path, folder: RunFolder | None, device: torch.
         save_checkpoint(folder, model.state_dict())
     variants = list(method.variants(model, ctx))  # evaluated together: each split is read once
     candidates = [candidate for _, candidate in variants]
-    evaluations = [Evaluation(splits, val, alpha=fields.get("alpha")) for (fields, _), val, splits in
-                   zip(variants, val_accuracy_each(candidates, workbench), evaluate_each(candidates, workbench))]
+    evaluations = [Evaluation(splits, val, fields.get("alpha"), ood_val, ood_rest)
+                   for (fields, _), val, (splits, ood_val, ood_rest) in
+                   zip(variants, val_accuracy_each(candidates, workbench),
+                       evaluate_with_oracle_parts(candidates, workbench))]
     log(f"{spec.method} seed {spec.seed}: done in {time.time() - started:.0f}s -> {folder.path}")
     benchmark = workbench.benchmark
     return RunResult(

@@ -3,7 +3,8 @@
     {"schema": 2, "run": digest, "config": digest without the seed, "benchmark": name,
      "identity": {...}, "spec": {... every field, hyper-parameters per part},
      "id_split": "photo", "ood_splits": [...], "train": {...} or null,
-     "records": [{"alpha"?: a, "val_acc": v, "splits": {split: {metric: value}}}, ...],
+     "records": [{"alpha"?: a, "val_acc": v, "splits": {split: {metric: value}},
+                  "ood_val": {ood split: {metric: value}}, "ood_rest": {...}}, ...],
      "bad_images": [...], "seconds": s, "processes": n, "built_on": [digest, ...],
      "migrated_from"?: {...}}
 
@@ -50,24 +51,38 @@ class TrainRecord:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """One evaluated variant of a run: its metrics on every test split and on ID validation."""
+    """One evaluated variant of a run: its metrics on every test split and on ID validation.
+
+    `ood_val` and `ood_rest` hold each OOD split's metrics on its fixed held-out part (the
+    `oracle_ood_val` selection rule's signal) and on the rest (what that rule reports); empty in
+    records written before they existed."""
 
     splits: Mapping[str, Mapping[str, float]]
     val_acc: float | None = None
     alpha: float | None = None  # a post-hoc interpolation's weight; None for the run itself
+    ood_val: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    ood_rest: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {} if self.alpha is None else {"alpha": self.alpha}
-        return {**out, "val_acc": self.val_acc, "splits": {s: dict(m) for s, m in self.splits.items()}}
+        out = {**out, "val_acc": self.val_acc, "splits": {s: dict(m) for s, m in self.splits.items()}}
+        if self.ood_val or self.ood_rest:
+            out["ood_val"] = {s: dict(m) for s, m in self.ood_val.items()}
+            out["ood_rest"] = {s: dict(m) for s, m in self.ood_rest.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Evaluation":
-        splits = data["splits"]
-        if not isinstance(splits, Mapping) or not all(isinstance(m, Mapping) for m in splits.values()):
-            raise TypeError("'splits' must map each split to its metrics")
-        return cls({str(s): {str(k): float(v) for k, v in m.items()} for s, m in splits.items()},
-                   None if data.get("val_acc") is None else float(data["val_acc"]),
-                   None if data.get("alpha") is None else float(data["alpha"]))
+        parts = [_metrics_per_split(data["splits"] if key == "splits" else data.get(key) or {}, key)
+                 for key in ("splits", "ood_val", "ood_rest")]
+        return cls(parts[0], None if data.get("val_acc") is None else float(data["val_acc"]),
+                   None if data.get("alpha") is None else float(data["alpha"]), parts[1], parts[2])
+
+
+def _metrics_per_split(splits: Any, key: str) -> dict[str, dict[str, float]]:
+    if not isinstance(splits, Mapping) or not all(isinstance(m, Mapping) for m in splits.values()):
+        raise TypeError(f"'{key}' must map each split to its metrics")
+    return {str(s): {str(k): float(v) for k, v in m.items()} for s, m in splits.items()}
 
 
 @dataclass(frozen=True)

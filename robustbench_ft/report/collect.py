@@ -3,7 +3,7 @@
 Schema (version TIDY_SCHEMA_VERSION, a public contract, documented in docs/records.md): one row
 per (run, record, split, metric) with columns
     benchmark, method, model, pretrained, config, <settings that vary>, steps, batch_size,
-    selection, alpha, seed, split, role, metric, value, run, id_val_acc,
+    selection, alpha, seed, split, role, metric, value, run, id_val_acc, ood_val_acc,
     requested, train_steps, compute_s, built_on
 `config` is the digest of the run's identity without its seed: seeds are aggregated only within
 one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weight_decay`, ...)
@@ -11,6 +11,9 @@ or method hyper-parameter (`lipsum.lam`, named part.key) that takes more than on
 frame, sorted by name. `alpha` is empty (NaN) except for post-hoc interpolations; `role` is 'id'
 or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0, 1]);
 `id_val_acc` is the record's accuracy on the ID validation split (the model-selection signal).
+Rows of role `ood_rest` hold an OOD split's metrics without its held-out part and `ood_val_acc`
+the held-out parts' mean accuracy (the `oracle_ood_val` rule's; schema 3, NaN before): a table
+shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).
 Then what the run cost (schema 3): `requested` (whether a run or sweep asked for this
 configuration of this method, rather than only building on it: records/requests.py),
 `train_steps` (0 for runs that train nothing), `compute_s` (seconds times processes) and
@@ -41,9 +44,10 @@ from ..records.result import RunResult
 TIDY_SCHEMA_VERSION = 3
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
 BUDGET_COLUMNS = ["steps", "batch_size", "selection"]  # always present: what a paper states
-ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc"]
+ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc", "ood_val_acc"]
 COST_COLUMNS = ["requested", "train_steps", "compute_s", "built_on"]  # what a run cost (report/budget.py)
-FLOAT_ROW_COLUMNS = {"alpha", "value", "id_val_acc"}
+FLOAT_ROW_COLUMNS = {"alpha", "value", "id_val_acc", "ood_val_acc"}
+OOD_REST = "ood_rest"  # role of an OOD split's metrics without its held-out oracle part
 CATEGORICAL = ["benchmark", "method", "model", "pretrained", "config", "selection", "split", "role", "metric",
                "run", "built_on"]
 NOT_SETTINGS = {"benchmark", "method", "model", "pretrained", "seed", "hparams", *BUDGET_COLUMNS,
@@ -80,22 +84,28 @@ def _run_info(result: RunResult) -> dict[str, Any]:
 
 
 def _rows(result: RunResult) -> dict[str, list]:
-    """The row columns (alpha, seed, split, role, metric, value, id_val_acc) of one result, one
-    entry per evaluation, split and metric; built by column (whole lists at a time), since 10,000
-    records are 300,000 rows."""
+    """The row columns (alpha, seed, split, role, metric, value, id_val_acc, ood_val_acc) of one
+    result, one entry per evaluation, split and metric; built by column (whole lists at a time),
+    since 10,000 records are 300,000 rows. Each OOD split's metrics without its held-out oracle
+    part come as rows of role `ood_rest`; the held-out parts' mean accuracy is `ood_val_acc`."""
     id_split = result.id_split
     columns: dict[str, list] = {name: [] for name in ROW_COLUMNS if name != "run"}
     for evaluation in result.evaluations:
         alpha = float("nan") if evaluation.alpha is None else evaluation.alpha
         val = float("nan") if evaluation.val_acc is None else evaluation.val_acc
-        for split, metrics in evaluation.splits.items():
+        held_out = [m["acc"] for m in evaluation.ood_val.values() if "acc" in m]
+        ood_val = sum(held_out) / len(held_out) if held_out else float("nan")
+        parts = [(split, "id" if split == id_split else "ood", metrics) for split, metrics in evaluation.splits.items()]
+        parts += [(split, OOD_REST, metrics) for split, metrics in evaluation.ood_rest.items()]
+        for split, role, metrics in parts:
             n = len(metrics)
             columns["alpha"] += [alpha] * n
             columns["split"] += [split] * n
-            columns["role"] += ["id" if split == id_split else "ood"] * n
+            columns["role"] += [role] * n
             columns["metric"] += metrics.keys()
             columns["value"] += metrics.values()
             columns["id_val_acc"] += [val] * n
+            columns["ood_val_acc"] += [ood_val] * n
     columns["seed"] = [result.seed] * len(columns["value"])
     return columns
 

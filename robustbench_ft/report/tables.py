@@ -21,7 +21,7 @@ from ..core.method_info import method_info, method_label
 from .budget import budget_notes
 from .collect import BUDGET_COLUMNS, setting_columns
 from .robustness import RobustnessFit
-from .selection import Choice, Selection, selection_rule
+from .selection import Choice, Selection, selection_rule, table_rows
 
 FAMILIES: dict[str, list[str]] = {
     "accuracy": ["acc"],
@@ -140,7 +140,7 @@ def val_tuned_note(entries_: list[Entry], rule: Selection) -> list[str]:
 
 
 def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
-    notes = [rule.summary]
+    notes = [rule.summary, *rule.view_notes()]
     if rule.one_per_method:
         notes += [f"{e.label}: {e.settings} (of {e.choice.among} configurations)"
                   for e in entries_ if e.choice.among > 1]
@@ -181,6 +181,7 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
     `fit`, accuracy rows gain an effective-robustness column against that reference line.
     """
     rule = rule or selection_rule()
+    frame = table_rows(frame)  # a frame not yet in a rule's view: ID and OOD rows only
     chosen = entries(frame, rule) if chosen is None else chosen
     id_splits = list(dict.fromkeys(frame.loc[frame["role"] == "id", "split"]))
     ood = list(dict.fromkeys(frame.loc[frame["role"] == "ood", "split"]))
