@@ -56,14 +56,14 @@ def test_hand_checked_cells(fixture_results, tmp_path):
     assert "WiSE-FT (best α=0.5 by ID val)" in table
     # Lipsum (index 2) is best in every column: bold
     lipsum_row = next(line for line in table.splitlines() if line.startswith("| Lipsum-FT |"))
-    assert lipsum_row.count("**") == 2 * 5  # 3 splits, OOD mean, effective robustness
+    assert lipsum_row.count("**") == 2 * 4  # 3 splits and the OOD mean (no baseline: no effective robustness)
 
 
 def test_figures_are_written(fixture_results, tmp_path):
     paths = write_report(fixture_results, tmp_path / "r", formats=["md"], plots=True, echo=False)
     figures = [p for p in paths if p.suffix in (".png", ".pdf")]
     names = {p.stem for p in figures}
-    assert names == {"robustness", "energy_gap", "distortion", "accuracy_bars", "effective_robustness"}
+    assert names == {"robustness", "energy_gap", "distortion", "accuracy_bars"}  # no baseline for 'toy'
     assert all(p.stat().st_size > 5000 for p in figures)
 
 
@@ -110,31 +110,66 @@ def test_claims_verdicts():
     }
 
 
-def test_effective_robustness_by_hand():
-    from robustbench_ft.report.robustness import expit, fit_reference
-    nan = float("nan")
-    # logits: zero-shot (ID 0, OOD 0), FT (ID 1, OOD 0.5) -> the line logit(OOD) = 0.5 logit(ID)
-    frame = _frame([("zeroshot", nan, 0, 0.5, 0.5, 0.0), ("ft", nan, 0, expit(1.0), expit(0.5), 0.0),
-                    ("lipsum", nan, 0, expit(2.0), 0.8, 0.0)])
-    fit = fit_reference(frame)
-    assert (fit.slope, fit.intercept) == pytest.approx((0.5, 0.0), abs=1e-9)
-    assert [p[0] for p in fit.points] == ["zeroshot", "ft"]  # no WiSE curve: zero-shot and FT
-    # Lipsum at ID logit 2: the line expects OOD expit(1) = 0.7311; it has 0.8
-    assert float(fit.effective(expit(2.0), 0.8)) == pytest.approx(0.8 - expit(1.0))
-    assert float(fit.effective(expit(1.0), expit(0.5))) == pytest.approx(0.0, abs=1e-12)
+def _baseline(tmp_path, text: str) -> Path:
+    path = tmp_path / "baseline.yaml"
+    path.write_text(text)
+    return path
 
 
-def test_effective_robustness_fits_the_wise_curve_when_there_is_one():
-    from robustbench_ft.report.robustness import fit_reference, logit
-    nan = float("nan")
-    frame = _frame([("zeroshot", nan, 0, 0.80, 0.50, 0.0), ("ft", nan, 0, 0.90, 0.30, 0.0),
-                    ("ft+wise", 0.0, 0, 0.80, 0.50, 0.0), ("ft+wise", 0.5, 0, 0.88, 0.48, 0.0),
-                    ("ft+wise", 1.0, 0, 0.90, 0.30, 0.0)])
-    fit = fit_reference(frame)
-    assert len(fit.points) == 4 and "ft" not in [p[0] for p in fit.points]
-    x, y = logit([0.8, 0.8, 0.88, 0.9]), logit([0.5, 0.5, 0.48, 0.3])
-    slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
-    assert fit.slope == pytest.approx(slope) and fit.intercept == pytest.approx(y.mean() - slope * x.mean())
+def test_effective_robustness_by_hand(tmp_path):
+    """Two ID-only models: sketch follows logit(OOD) = 0.5 logit(ID), clipart logit(OOD) = logit(ID) - 1."""
+    from robustbench_ft.report.robustness import expit, load_baseline
+    e = lambda x: float(expit(x))  # noqa: E731
+    baseline = load_baseline(_baseline(tmp_path, f"""
+description: two hand-made models
+points:
+  - {{name: a, id: 0.5, ood: {{sketch: 0.5, clipart: {e(-1)}}}}}
+  - {{name: b, id: {e(1)}, ood: {{sketch: {e(0.5)}, clipart: 0.5}}}}
+"""))
+    assert baseline.fitted and baseline.lines["sketch"].slope == pytest.approx(0.5)
+    assert (baseline.lines["clipart"].slope, baseline.lines["clipart"].intercept) == pytest.approx((1.0, -1.0))
+    # at ID logit 2 the lines expect sketch expit(1) and clipart expit(1): a mean OOD of 0.8 is 0.8 - expit(1) above
+    assert float(baseline.effective(e(2), 0.8)) == pytest.approx(0.8 - e(1))
+    assert float(baseline.effective(e(1), (e(0.5) + 0.5) / 2)) == pytest.approx(0.0, abs=1e-12)
+    assert baseline.points[1] == ("b", pytest.approx(e(1)), pytest.approx((e(0.5) + 0.5) / 2))
+    assert "fitted to 2 ID-only models" in baseline.describe() and "Taori" in baseline.describe()
+
+
+def test_published_lines_are_used_as_given_and_a_missing_split_means_no_column(tmp_path):
+    from robustbench_ft.report.robustness import baseline_for, expit
+    path = _baseline(tmp_path, "source: a paper, table 9\nfits: {sketch: {slope: 2.0, intercept: 0.0}}\n")
+    baseline, why = baseline_for("toy", ["sketch"], path)
+    assert why == "" and not baseline.fitted and float(baseline.predict(expit(0.25))) == pytest.approx(float(expit(0.5)))
+    assert "published lines: a paper, table 9" in baseline.describe()
+    none, why = baseline_for("toy", ["sketch", "clipart"], path)
+    assert none is None and "no line for the OOD splits ['clipart']" in why
+    none, why = baseline_for("toy", ["sketch"])
+    assert none is None and "no baseline of ID-only models for 'toy'" in why
+
+
+def test_the_report_measures_effective_robustness_only_against_a_baseline(fixture_results, tmp_path, capsys):
+    from robustbench_ft.cli.main import main
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "a"), "--format", "md"]) == 0
+    plain = (tmp_path / "a" / "toy" / "accuracy.md").read_text()
+    assert "Eff. rob." not in plain and "No effective-robustness column" in plain
+    path = _baseline(tmp_path, "fits: {sketch: {slope: 1.0, intercept: 0.0}, clipart: {slope: 1.0, intercept: -0.5}}\n")
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "b"), "--format", "md",
+                 "--baseline", str(path), "--plots"]) == 0
+    assert (tmp_path / "b" / "toy" / "figures" / "effective_robustness.png").stat().st_size > 5000
+    table = (tmp_path / "b" / "toy" / "accuracy.md").read_text()
+    assert table.splitlines()[0].endswith("| OOD mean | Eff. rob. |") and "published lines" in table
+    bad = _baseline(tmp_path, "points: [{name: a, id: 0.5}]\n")
+    assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "c"), "--baseline", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "baseline.yaml: not a baseline" in err and "Traceback" not in err
+
+
+def test_the_shipped_embedded_testbed_has_a_rising_line():
+    """The embedded world's ID-only CNNs (robustbench-ft testbed): more ID accuracy, more OOD accuracy."""
+    from robustbench_ft.report.robustness import baseline_for
+    baseline, why = baseline_for("embedded", ["sketch", "painting", "clipart", "quickdraw", "infograph"])
+    assert why == "" and len(baseline.points) >= 8
+    assert float(baseline.predict(0.8)) > float(baseline.predict(0.5))
 
 
 def test_paired_gap_interval_by_hand():

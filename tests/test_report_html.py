@@ -16,7 +16,11 @@ NEEDS_BROWSER = pytest.mark.skipif(
 
 
 def _report(results, out):
-    assert main(["report", "--results", str(results), "--out", str(out), "--format", "md,html"]) == 0
+    """The fixture's report against a baseline of two hand-made lines, so every figure is drawn."""
+    baseline = out.parent / "baseline.yaml"
+    baseline.write_text("fits: {sketch: {slope: 1.0, intercept: 0.0}, clipart: {slope: 1.0, intercept: -0.5}}\n")
+    assert main(["report", "--results", str(results), "--out", str(out), "--format", "md,html",
+                 "--baseline", str(baseline)]) == 0
     return out / "report.html"
 
 

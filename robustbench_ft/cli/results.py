@@ -22,7 +22,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--screenshot", metavar="PNG", help="with --format html: a headless Chromium's picture of the page")
     report.add_argument("--alpha", type=float, default=0.5, help="WiSE alpha shown in the tables")
     report.add_argument("--rule", help="the rule that picks each method's configuration and WiSE alpha: "
-                                       "best_id_val (default), oracle_id_test, all")
+                                       "best_id_val (default), oracle_id_test, oracle_ood_val, all")
+    report.add_argument("--baseline", type=Path, help="effective robustness against this YAML: accuracies of "
+                                                      "ID-only models (points:) or per-split lines (fits:); default: "
+                                                      "the benchmark's shipped testbed, if any")
     report.add_argument("--selection", dest="old_rule", help=argparse.SUPPRESS)  # the spelling before --rule
     report.set_defaults(func=cmd_report)
 
@@ -49,7 +52,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.screenshot and "html" not in formats:
         raise ConfigError("--screenshot takes a picture of the HTML page: add html to --format")
     written = write_report(Path(args.results), Path(args.out), formats=formats, plots=args.plots, alpha=args.alpha,
-                           echo=False, selection=rule or DEFAULT_SELECTION)
+                           echo=False, selection=rule or DEFAULT_SELECTION, baseline=args.baseline)
     if args.screenshot:
         from ..report.browser import screenshot
         written.append(screenshot(Path(args.out) / "report.html", Path(args.screenshot)))

@@ -1,4 +1,5 @@
-"""`list`, `data check` and the one-user tools: `pretrain-tiny`, `model-card`, `samples`, `bench`."""
+"""`list`, `data check` and the one-user tools: `pretrain-tiny`, `model-card`, `samples`, `testbed`,
+`bench`."""
 
 from __future__ import annotations
 
@@ -58,6 +59,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     samples.add_argument("--per-domain", type=int, default=12)
     samples.add_argument("--scale", type=int, default=3)
     samples.set_defaults(func=cmd_samples)
+
+    testbed = sub.add_parser("testbed", help="train the ID-only models whose line effective robustness is "
+                                             "measured from (the embedded world's testbed)")
+    testbed.add_argument("--dataset", default="embedded", help="an in-memory benchmark (the embedded world)")
+    testbed.add_argument("--out", type=Path, default=None, help="the testbed YAML (default: into the package, "
+                                                                 "presets/testbeds/<dataset>.yaml)")
+    testbed.set_defaults(func=cmd_testbed)
 
     bench = sub.add_parser("bench", help="performance ratios measured in one run; rewrites docs/performance.md")
     bench.add_argument("--quick", action="store_true", help="the tiny model and reports only (no ViT-B-16, no demo)")
@@ -156,6 +164,14 @@ def cmd_model_card(args: argparse.Namespace) -> int:
 def cmd_samples(args: argparse.Namespace) -> int:
     from ..tools.samples import sample_grid
     print(sample_grid(Path(args.out), per_domain=args.per_domain, scale=args.scale))
+    return 0
+
+
+def cmd_testbed(args: argparse.Namespace) -> int:
+    from ..core.config import presets_dir
+    from ..tools.testbed import write_testbed
+    out = args.out or presets_dir("testbeds") / f"{args.dataset}.yaml"
+    print(write_testbed(out, dataset=args.dataset))
     return 0
 
 

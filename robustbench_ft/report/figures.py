@@ -6,8 +6,9 @@
   argument that a larger energy gap goes with a larger drop);
 - distortion: feature distortion per split and method (is OOD distorted more than ID?);
 - accuracy_bars: accuracy per split and method;
-- effective_robustness: ID vs mean OOD accuracy on logit axes with the reference line of
-  robustness.py (zero-shot and FT's WiSE curve); a method's height above it is its effective robustness.
+- effective_robustness: ID vs mean OOD accuracy on logit axes with the ID-only models of the
+  baseline (robustness.py) and what their lines predict; a method's height above that curve is its
+  effective robustness.
 Post-hoc methods enter the last three at the chosen alpha. The frame is the selection's
 (tables.selected_frame): one series per `entry`, i.e. per selected configuration, in table order.
 """
@@ -24,7 +25,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .robustness import RobustnessFit  # noqa: E402
+from .robustness import Baseline  # noqa: E402
 
 plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "legend.fontsize": 7.5,
                      "figure.dpi": 150, "savefig.bbox": "tight"})
@@ -157,15 +158,16 @@ def plot_accuracy_bars(frame: pd.DataFrame, out: Path, alpha: float) -> list[Pat
     return _save(fig, out, "accuracy_bars")
 
 
-def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit: RobustnessFit) -> list[Path]:
+def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit: Baseline) -> list[Path]:
     means = _means(_at_alpha(frame, alpha), "acc")
     per = means.groupby(["entry", "role"], observed=True)["value"].mean().unstack("role")
     fig, ax = plt.subplots(figsize=(4.2, 3.4))
-    ref = np.array([(p[1], p[2]) for p in fit.points])
-    ax.plot(ref[:, 0], ref[:, 1], "o", mfc="none", color="gray", ms=5, label="reference points")
+    ref = np.array([(p[1], p[2]) for p in fit.points]).reshape(-1, 2)
+    if len(ref):
+        ax.plot(ref[:, 0], ref[:, 1], "o", mfc="none", color="gray", ms=5, label="ID-only models")
     lows, highs = [*ref[:, 0], *per["id"]], [*ref[:, 0], *per["id"]]
     xs = np.linspace(max(0.01, min(lows) - 0.02), min(0.99, max(highs) + 0.02), 100)
-    ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label="fit (logit space)")
+    ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label="their lines (logit axes)")
     zeroshot = _zeroshot_entries(frame)
     for i, entry in enumerate(_ordered(frame, per.index)):
         ax.plot(per.loc[entry, "id"], per.loc[entry, "ood"], ls="none", label=entry, **_point_style(entry, i, zeroshot))
@@ -183,7 +185,7 @@ def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit:
 
 
 def write_figures(frame: pd.DataFrame, out: Path, alpha: float = 0.5,
-                  fit: RobustnessFit | None = None) -> list[Path]:
+                  fit: Baseline | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = plot_robustness(frame, out) + plot_accuracy_bars(frame, out, alpha)
     if fit is not None:

@@ -13,7 +13,7 @@ from .claims import claims_markdown
 from .collect import collect, tidy_csv
 from .html import Section, page
 from .reference import reference_markdown
-from .robustness import fit_reference
+from .robustness import baseline_for
 from .selection import DEFAULT_SELECTION, Selection, selection_rule
 from .significance import significance_markdown
 from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
@@ -25,13 +25,15 @@ FORMATS = sorted([*RENDERERS, PAGE])
 
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
                  plots: bool = False, alpha: float = 0.5, echo: bool = True,
-                 selection: str = DEFAULT_SELECTION) -> list[Path]:
+                 selection: str = DEFAULT_SELECTION, baseline: Path | None = None) -> list[Path]:
     """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md, reference.md
     (published numbers beside measured, where a paper reports the runs) (+ records.csv, figures,
     and with format html <out>/report.html, which always has the figures); returns the paths.
 
     `selection` names the rule that picks each method's configuration (selection.py); claims
     always compare one configuration per method, so under `all` they use the default rule.
+    `baseline`: the ID-only models' accuracies or lines effective robustness is measured against
+    (robustness.py); by default the benchmark's shipped testbed, if it has one.
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
@@ -56,7 +58,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     for benchmark, part in frame.groupby("benchmark", observed=True):
         section = Section(f"Benchmark: {benchmark}")
         written += _write_benchmark(part, str(benchmark), out / str(benchmark), formats, rule, alpha,
-                                    plots or PAGE in formats, echo, section, collection.folders)
+                                    plots or PAGE in formats, echo, section, collection.folders, baseline)
         sections.append(section)
     if PAGE in formats:
         path = out / "report.html"
@@ -67,7 +69,7 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
 
 def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: list[str], rule: Selection,
                      alpha: float, plots: bool, echo: bool, section: Section,
-                     folders: dict[str, Path]) -> list[Path]:
+                     folders: dict[str, Path], baseline: Path | None = None) -> list[Path]:
     """One benchmark's tables, notes and figures; each also goes into the page's section."""
     written: list[Path] = []
 
@@ -79,13 +81,15 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
 
     part = rule.view(part)  # the rows the rule reports (oracle_ood_val: OOD splits less their held-out part)
     chosen = entries(part, rule)
-    fit = fit_reference(selected_frame(chosen))
+    fit, no_fit = baseline_for(benchmark, list(dict.fromkeys(part.loc[part["role"] == "ood", "split"])), baseline)
     measured = set(part["metric"].unique())
     for family, metrics in FAMILIES.items():
         present = [m for m in metrics if m in measured]
         if not present:
             continue
         table = build_table(part, present, alpha, rule, chosen, fit)
+        if family == "accuracy" and no_fit:
+            table.notes.append(no_fit)
         section.add_table(family.capitalize(), table)
         for fmt in (f for f in formats if f in RENDERERS):
             atomic_write_text(folder / f"{family}.{fmt}", RENDERERS[fmt](table))

@@ -1,25 +1,36 @@
-"""Effective robustness (Taori et al., 2020; Andreassen et al., 2021): OOD accuracy beyond what
-the ID accuracy alone predicts.
+"""Effective robustness as Taori et al. (2020) define it: OOD accuracy above the line that models
+trained on the ID data alone follow.
 
-The prediction is a line fitted by least squares to reference models in logit space,
-logit(OOD) = slope * logit(ID) + intercept, with OOD the mean over the OOD splits. The reference
-models are those that fine-tuning CLIP trades along without any robustness method: the zero-shot
-model and FT's WiSE curve (every alpha of `ft+wise`, each a seed mean); without a WiSE curve,
-zero-shot and FT. A model's effective robustness is its OOD accuracy minus the line's prediction
-at its ID accuracy, in accuracy points: positive above the line, 0 on it. Taori et al. fit in
-probit space; the logit is as close over these accuracies and is an axis scale of matplotlib.
+For each OOD split s, ID-only models lie close to a line in logit space,
+logit(acc_s) = slope_s * logit(acc_ID) + intercept_s ("accuracy on the line", Miller et al. 2021).
+A model's effective robustness here is its mean OOD accuracy minus the mean over the splits of
+what those lines predict at its ID accuracy, in accuracy points: the average of the per-split
+effective robustness. The lines come from a **baseline** (a YAML file, torch-free):
+
+- `points:` ID-only models' accuracies (ID and each OOD split); each split's line is the least-
+  squares fit to them. The embedded world ships one (`presets/testbeds/embedded.yaml`, made by
+  `robustbench-ft testbed`: small CNNs trained from scratch on photo).
+- `fits:` published lines per split (`slope`, `intercept`, on logit axes, accuracies as
+  fractions), with their `source`: ImageNet's testbed.
+
+A benchmark without a baseline gets no column, and a note says why; `report --baseline FILE`
+names one (e.g. the points of a lab's own ID-only runs). The line is never fitted to the methods
+being compared: a line through zero-shot and FT's WiSE curve is an arch's chord, with a negative
+slope on the embedded world, that counts ID gains as robustness.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
+from ..core.config import ConfigError, presets_dir, read_yaml
+
 EPS = 1e-6
-REFERENCE_METHODS = ("zeroshot", "ft+wise")
-FALLBACK_METHODS = ("zeroshot", "ft")
 
 
 def logit(p):
@@ -32,25 +43,97 @@ def expit(x):
 
 
 @dataclass(frozen=True)
-class RobustnessFit:
-    """The reference line in logit space and the (label, ID, OOD) points it was fitted to."""
+class Line:
+    """logit(OOD accuracy) = slope * logit(ID accuracy) + intercept."""
 
     slope: float
     intercept: float
-    points: tuple[tuple[str, float, float], ...]
 
     def predict(self, id_acc):
-        """The OOD accuracy (fraction) the line expects at ID accuracy `id_acc` (fraction)."""
         return expit(self.slope * logit(id_acc) + self.intercept)
 
-    def effective(self, id_acc, ood_acc):
-        """OOD accuracy above the line at the same ID accuracy (fraction; 0.01 = 1 point)."""
-        return np.asarray(ood_acc, dtype=float) - self.predict(id_acc)
+
+@dataclass(frozen=True)
+class Baseline:
+    """Per-split lines of ID-only models, where they come from, and the models (if known)."""
+
+    lines: Mapping[str, Line]
+    source: str
+    points: tuple[tuple[str, float, float], ...] = ()  # (model, ID, mean OOD): the figure's grey dots
+    fitted: bool = field(default=False)  # lines fitted here to `points` (else published)
+
+    def predict(self, id_acc):
+        """The mean OOD accuracy (fraction) the lines expect at ID accuracy `id_acc` (fraction)."""
+        return np.mean([line.predict(id_acc) for line in self.lines.values()], axis=0)
+
+    def effective(self, id_acc, ood_mean):
+        """Mean OOD accuracy above the lines at the same ID accuracy (fraction; 0.01 = 1 point)."""
+        return np.asarray(ood_mean, dtype=float) - self.predict(id_acc)
 
     def describe(self) -> str:
-        names = ", ".join(dict.fromkeys(label.split(" ")[0] for label, _, _ in self.points))
-        return (f"Effective robustness: mean OOD accuracy minus the line logit(OOD) = {self.slope:.3f} logit(ID) "
-                f"{self.intercept:+.3f}, fitted to {len(self.points)} reference points ({names}), in accuracy points.")
+        how = (f"least-squares lines fitted to {len(self.points)} ID-only models" if self.fitted
+               else "published lines")
+        slopes = ", ".join(f"{s} {line.slope:.2f}" for s, line in self.lines.items())
+        return (f"Effective robustness (Taori et al., 2020): mean OOD accuracy minus the mean over the OOD splits "
+                f"of logit(OOD) = slope · logit(ID) + intercept, the line models trained on ID data alone follow "
+                f"({how}: {self.source}; slopes {slopes}), in accuracy points.")
+
+
+def fit_line(id_acc, ood_acc) -> Line:
+    slope, intercept = np.polyfit(logit(id_acc), logit(ood_acc), 1)
+    return Line(float(slope), float(intercept))
+
+
+def load_baseline(path: str | Path) -> Baseline:
+    """A baseline YAML (see the module docstring), or a ConfigError that names the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"baseline file {path} does not exist (expected a YAML with `points:` of ID-only "
+                          f"models or published `fits:`)")
+    data = read_yaml(path)
+    source = str(data.get("description") or data.get("source") or path.name)
+    try:
+        if data.get("points"):
+            return _from_points(data["points"], source)
+        if data.get("fits"):
+            lines = {str(s): Line(float(f["slope"]), float(f["intercept"])) for s, f in data["fits"].items()}
+            return Baseline(lines, str(data.get("source") or path.name))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ConfigError(f"{path}: not a baseline ({type(err).__name__}: {err}); expected points: [{{name, id, "
+                          f"ood: {{split: acc}}}}, ...] or fits: {{split: {{slope, intercept}}}}") from err
+    raise ConfigError(f"{path}: a baseline needs `points:` (ID-only models) or `fits:` (published lines)")
+
+
+def _from_points(points: list[Mapping[str, Any]], source: str) -> Baseline:
+    splits = list(points[0]["ood"])
+    if len(points) < 2:
+        raise ValueError("at least two models are needed to fit a line")
+    ids = [float(p["id"]) for p in points]
+    if np.ptp(logit(ids)) < 1e-9:
+        raise ValueError("the models' ID accuracies are all equal: no line")
+    lines = {s: fit_line(ids, [float(p["ood"][s]) for p in points]) for s in splits}
+    summary = tuple((str(p["name"]), float(p["id"]), float(np.mean([float(p["ood"][s]) for s in splits])))
+                    for p in points)
+    return Baseline(lines, source, summary, fitted=True)
+
+
+def baseline_for(benchmark: str, ood_splits: list[str], given: str | Path | None = None
+                 ) -> tuple[Baseline | None, str]:
+    """The baseline of a benchmark's table (`given`, else the shipped testbed of that name) and,
+    without a usable one, the note that says why there is no effective-robustness column."""
+    shipped = presets_dir("testbeds") / f"{benchmark}.yaml"
+    path = Path(given) if given else shipped if shipped.is_file() else None
+    if path is None:
+        return None, (f"No effective-robustness column: no baseline of ID-only models for {benchmark!r}. Give one "
+                      f"with `report --baseline FILE` (the accuracies of models trained on the ID data alone, or "
+                      f"published per-split lines).")
+    baseline = load_baseline(path)
+    missing = [s for s in ood_splits if s not in baseline.lines]
+    if missing:
+        return None, (f"No effective-robustness column: the baseline {path.name} has no line for the OOD splits "
+                      f"{missing}.")
+    return Baseline({s: baseline.lines[s] for s in ood_splits}, baseline.source, baseline.points,
+                    baseline.fitted), ""
 
 
 def id_ood_per_seed(rows: pd.DataFrame) -> pd.DataFrame:
@@ -59,29 +142,3 @@ def id_ood_per_seed(rows: pd.DataFrame) -> pd.DataFrame:
     acc["alpha"] = acc["alpha"].fillna(-1.0)
     per_split = acc.groupby(["alpha", "seed", "role", "split"], observed=True)["value"].mean()
     return per_split.groupby(level=["alpha", "seed", "role"]).mean().unstack("role")
-
-
-def reference_points(frame: pd.DataFrame) -> list[tuple[str, float, float]]:
-    """(label, ID, OOD mean) seed means of zero-shot and FT's WiSE curve (or FT) in `frame`."""
-    methods = set(frame["method"])
-    wanted = REFERENCE_METHODS if set(REFERENCE_METHODS) <= methods else FALLBACK_METHODS
-    points = []
-    for method in wanted:
-        if method not in methods:
-            continue
-        means = id_ood_per_seed(frame[frame["method"] == method]).groupby(level="alpha").mean()
-        for alpha, row in means.iterrows():
-            if "id" in row and "ood" in row and not (np.isnan(row["id"]) or np.isnan(row["ood"])):
-                label = method if alpha < 0 else f"{method} α={alpha:g}"
-                points.append((label, float(row["id"]), float(row["ood"])))
-    return points
-
-
-def fit_reference(frame: pd.DataFrame) -> RobustnessFit | None:
-    """The reference line of `frame` (one benchmark), or None without two distinct ID accuracies."""
-    points = reference_points(frame)
-    xs = logit([p[1] for p in points])
-    if len(points) < 2 or np.ptp(xs) < 1e-9:
-        return None
-    slope, intercept = np.polyfit(xs, logit([p[2] for p in points]), 1)
-    return RobustnessFit(float(slope), float(intercept), tuple(points))

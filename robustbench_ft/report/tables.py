@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.method_info import method_info, method_label
 from .budget import budget_notes
 from .collect import BUDGET_COLUMNS, setting_columns
-from .robustness import RobustnessFit
+from .robustness import Baseline
 from .selection import Choice, Selection, selection_rule, table_rows
 
 FAMILIES: dict[str, list[str]] = {
@@ -155,7 +155,7 @@ def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
 
 
 def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str],
-               fit: RobustnessFit | None = None) -> dict[str, tuple[float, float, int]]:
+               fit: Baseline | None = None) -> dict[str, tuple[float, float, int]]:
     rows = part[part["metric"] == metric]
     per_seed = rows.pivot_table(index="seed", columns="split", values="value", aggfunc="mean",
                                observed=True)
@@ -174,11 +174,12 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
 
 def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
                 rule: Selection | None = None, chosen: list[Entry] | None = None,
-                fit: RobustnessFit | None = None) -> Table:
+                fit: Baseline | None = None) -> Table:
     """One table over `metrics` (one block of rows per metric) of one benchmark's frame.
 
     `chosen` is `entries(frame, rule)` when the caller has it already (one per report); with
-    `fit`, accuracy rows gain an effective-robustness column against that reference line.
+    `fit`, accuracy rows gain an effective-robustness column against that baseline of ID-only
+    models (robustness.py).
     """
     rule = rule or selection_rule()
     frame = table_rows(frame)  # a frame not yet in a rule's view: ID and OOD rows only
