@@ -52,10 +52,10 @@ def test_a_value_of_the_wrong_type_in_a_preset(capsys, tmp_path, mini_benchmark)
 def test_a_results_folder_of_a_newer_version(tmp_path, capsys):
     folder = tmp_path / "results" / "embedded" / "ft" / "abc"
     folder.mkdir(parents=True)
-    (folder / "spec.yaml").write_text("spec_version: 4\nmethod: ft\n")
+    (folder / "spec.yaml").write_text("spec_version: 5\nmethod: ft\n")
     assert main(["migrate", "--results", str(tmp_path / "results")]) == 1
-    assert "written by a newer robustbench-ft (spec version 4, this one reads up to 3): upgrade" in capsys.readouterr().err
-    assert (folder / "spec.yaml").read_text() == "spec_version: 4\nmethod: ft\n"
+    assert "written by a newer robustbench-ft (spec version 5, this one reads up to 4): upgrade" in capsys.readouterr().err
+    assert (folder / "spec.yaml").read_text() == "spec_version: 5\nmethod: ft\n"
 
 
 def _spec(benchmark: str, method: str, **overrides):

@@ -21,10 +21,11 @@ from robustbench_ft.models.loading import embedded_weights_path
 # the embedded benchmark's declaration (benchmarks/embedded.yaml, its budget aside) changes, which
 # makes old results of it another benchmark's. Adding a defaulted field never changes it.
 # Version 2 gave 9cf1e30d3562 and 2afba45430fd; version 3 (`lp` became Kumar et al.'s probe)
-# renamed every folder through the migration.
-GOLDEN = {("ft", ()): "01b12f420dc2", ("lipsum", (("lam", 2.0),)): "50afd8806a40"}
+# 01b12f420dc2 and 50afd8806a40; version 4 (L2-SP's encoder without weight decay, untrained
+# methods without training fields) renamed every folder through the migration again.
+GOLDEN = {("ft", ()): "8f00d4097cd2", ("lipsum", (("lam", 2.0),)): "67829cac95ef"}
 
-# The defaults in force at SPEC_VERSION 2 and 3. A run's digest leaves defaults out, so changing one of
+# The defaults in force at SPEC_VERSION 2 to 4. A run's digest leaves defaults out, so changing one of
 # these would silently give old folders a new meaning: bump SPEC_VERSION and migrate instead.
 SPEC_DEFAULTS_V2 = {"model": "tiny-clip", "pretrained": "embedded", "seed": 0, "steps": 370,
                     "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "warmup_frac": 0.1,
@@ -36,8 +37,10 @@ SPEC_DEFAULTS_V2 = {"model": "tiny-clip", "pretrained": "embedded", "seed": 0, "
 HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8, "text_pool": "vocabulary"},
                       "wise": {"alphas": [round(0.1 * i, 1) for i in range(11)]},
                       "ensemble": {"weights": [round(0.1 * i, 1) for i in range(11)]},
-                      "l2sp": {"alpha": 0.01}, "kd": {"weight": 1.0, "temperature": 1.0},
-                      "carft": {"weight": 1.0}, "lpft": {"probe": "lp"}, "ema": {"decay": 0.99},
+                      "l2sp": {"alpha": 0.01, "decay_backbone": False},  # version 3's was decay_backbone=True
+                      "kd": {"weight": 1.0, "temperature": 1.0},
+                      "carft": {"weight": 1.0}, "lpft": {"probe": "lp"}, "ema": {"decay": 0.99, "warmup": False},
+                      "flyp": {"same_class_negatives": True},
                       "tpgm": {"steps": 50, "lr": 0.1, "init": 3.0, "batch_size": 256},
                       "soup": {"kind": "greedy", "lr_factors": [0.5, 1.0, 2.0]},
                       "lp": {"Cs": [10.0 ** k for k in range(-2, 6)], "max_iter": 1000}}
@@ -54,7 +57,7 @@ def spec(**changes) -> RunSpec:
 
 
 def test_pinned_digests():
-    assert SPEC_VERSION == 3
+    assert SPEC_VERSION == 4
     for (method, hparams), digest in GOLDEN.items():
         assert RunSpec(benchmark="embedded", method=method, hparams=dict(hparams)).digest() == digest
 

@@ -568,3 +568,59 @@ def test_the_regulariser_is_exactly_zero_at_the_start_under_bf16(mini_benchmark,
         assert lipsum_regulariser(features, fp32, texts, ctx.workbench.logit_scale).item() > 0
     stored = list((tmp_path / "_artifacts").rglob("train-features*.pt")) if (tmp_path / "_artifacts").exists() else []
     assert all(p.stem.endswith("-bf16") for p in stored)
+
+
+def test_flyp_can_leave_same_class_captions_out_of_the_negatives_by_hand():
+    """Labels [0, 0, 1]: rows 0 and 1 share a class, so each drops the other from both softmaxes
+    (FLYP's ClipLoss with ignore=True); with all-distinct labels nothing changes."""
+    from robustbench_ft.methods.flyp import contrastive_loss
+    images = torch.nn.functional.normalize(torch.tensor([[1.0, 0.2], [0.3, 1.0], [-1.0, 0.5]]), dim=-1)
+    texts = torch.nn.functional.normalize(torch.tensor([[0.9, 0.1], [0.2, 1.0], [-0.8, 0.7]]), dim=-1)
+    logits = 3.0 * images @ texts.T
+    keep = torch.tensor([[1, 0, 1], [0, 1, 1], [1, 1, 1]], dtype=torch.bool)
+
+    def ce(rows):  # -log softmax of the diagonal over the kept entries of each row
+        return torch.stack([-(rows[i, i] - rows[i][keep[i]].logsumexp(0)) for i in range(3)]).mean()
+    expected = (ce(logits) + ce(logits.T)) / 2
+    masked = contrastive_loss(images, texts, torch.tensor(3.0), torch.tensor([0, 0, 1]))
+    assert masked.item() == pytest.approx(expected.item(), abs=1e-6)
+    assert contrastive_loss(images, texts, torch.tensor(3.0), torch.tensor([0, 1, 2])).item() == \
+        pytest.approx(contrastive_loss(images, texts, torch.tensor(3.0)).item(), abs=1e-7)
+    assert masked.item() < contrastive_loss(images, texts, torch.tensor(3.0)).item()
+
+
+def test_ema_warmup_follows_tensorflows_num_updates_decay(mini_benchmark, tmp_path):
+    from robustbench_ft.methods.ema import EMA
+    method = EMA(spec_for("ema", mini_benchmark, hparams={"ema": {"decay": 0.999, "warmup": True}}))
+    ctx = context(method.spec, tmp_path)
+    model = ctx.workbench.fresh_classifier()
+    method.setup(model, ctx)
+    decays = []
+    for _ in range(3):
+        decays.append(method.decay_now())
+        method.after_step(model, ctx)
+    assert decays == pytest.approx([1 / 10, 2 / 11, 3 / 12]) and method.state_dict()["updates"] == 3
+    method.updates = 10_000
+    assert method.decay_now() == 0.999  # warmed up: the declared decay
+    plain = EMA(spec_for("ema", mini_benchmark, hparams={"ema": {"decay": 0.999}}))
+    plain.setup(model, ctx)
+    assert plain.decay_now() == 0.999
+    # without warm-up, 375 steps at 0.999 keep 0.999 ** 375 = 0.687 of the zero-shot weights
+    assert 0.999 ** 375 == pytest.approx(0.687, abs=1e-3)
+
+
+def test_l2sp_decays_only_the_head_as_li_et_al(mini_benchmark, tmp_path):
+    """The trainer's AdamW gives the image encoder no weight decay and the head the spec's; with
+    decay_backbone (the harness before spec version 4) one group decays everything."""
+    from robustbench_ft.engine.train import Trainer
+    for decay_backbone, expected in ((False, [0.0, 0.1]), (True, [0.1])):
+        spec = spec_for("l2sp", mini_benchmark, hparams={"l2sp": {"decay_backbone": decay_backbone}})
+        ctx = context(spec, tmp_path)
+        method, model = build_method(spec), ctx.workbench.fresh_classifier()
+        method.setup(model, ctx)
+        trainer = Trainer(model, method, ctx, save=lambda state: None)
+        groups = trainer.optimizer.param_groups
+        assert [g["weight_decay"] for g in groups] == expected
+        if not decay_backbone:
+            assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.visual.parameters() if p.requires_grad}
+            assert any(p is model.head for p in groups[1]["params"])

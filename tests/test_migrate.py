@@ -65,7 +65,7 @@ def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
     for old, new in outcome.moved:
         result = json.loads((new / "result.json").read_text())
         assert result["schema"] == 2 and result["migrated_from"]["run"] == old.name
-        assert result["run"] == new.name and "spec_version: 3" in (new / "spec.yaml").read_text()
+        assert result["run"] == new.name and "spec_version: 4" in (new / "spec.yaml").read_text()
         assert not old.exists()
     assert migrate_results(v1_results).moved == []  # idempotent
 
@@ -73,7 +73,7 @@ def test_migration_renames_to_todays_digests_and_changes_no_number(v1_results):
 def test_run_migrates_then_reuses_every_finished_run(v1_results, capsys):
     assert main(["run", "--methods", ",".join(TODAY), "--set", "lpft.probe=lp-zs", "--results", str(v1_results)]) == 0
     captured = capsys.readouterr()
-    assert "migrated 8 run folders to spec version 3" in captured.err
+    assert "migrated 8 run folders to spec version 4" in captured.err
     assert "| Lipsum-FT |" in captured.out
     trained = [p for p in v1_results.rglob("*") if p.name in ("metrics.jsonl", "checkpoint.pt")]
     assert trained == []  # nothing was recomputed
@@ -85,7 +85,7 @@ def test_a_folder_that_cannot_be_migrated_is_listed_and_kept(v1_results, capsys)
     spec_file.write_text(spec_file.read_text().replace("lp_lr: 0.001", "lp_lr: 0.01"))
     outcome = migrate_results(v1_results)
     assert [folder for folder, _ in outcome.not_migrated] == [lpft]
-    assert "lp_lr=0.01 differs from the lp-zs run that version 3 derives (lr=0.001)" in outcome.not_migrated[0][1]
+    assert "lp_lr=0.01 differs from the lp-zs run that version 4 derives (lr=0.001)" in outcome.not_migrated[0][1]
     assert lpft.is_dir() and "lp_lr: 0.01" in spec_file.read_text()
     assert main(["migrate", "--results", str(v1_results)]) == 1
     assert f"not migrated {lpft}" in capsys.readouterr().err
@@ -102,3 +102,24 @@ def test_a_folder_being_computed_is_left_to_its_owner(v1_results):
     again = migrate_results(v1_results)  # once it is free, it moves like the others
     assert not again.not_migrated and [old for old, _ in again.moved] == [ft]
     assert not list(v1_results.rglob("run.lock"))
+
+
+def test_version_3_folders_keep_their_meaning(tmp_path):
+    """Version 3's L2-SP decayed its encoder (today: `decay_backbone: true`); its zero-shot run at a
+    non-default lr is today's one zero-shot run (a second such folder is listed, not merged)."""
+    from robustbench_ft.core.spec import RunSpec
+    from robustbench_ft.records import ResultsTree
+    tree = ResultsTree(tmp_path)
+    old = {"l2sp": {"benchmark": "embedded", "method": "l2sp", "hparams": {"l2sp": {"alpha": 0.1}}},
+           "zs-a": {"benchmark": "embedded", "method": "zeroshot", "lr": 1e-3},
+           "zs-b": {"benchmark": "embedded", "method": "zeroshot", "lr": 1e-4}}
+    for name, spec in old.items():
+        folder = tree.run("embedded", spec["method"], name)
+        folder.start({"spec_version": 3, **spec})
+    outcome = migrate_results(tmp_path)
+    moved = {old.name: new for old, new in outcome.moved}
+    l2sp = RunSpec(benchmark="embedded", method="l2sp", hparams={"alpha": 0.1, "decay_backbone": True})
+    assert moved["l2sp"] == tree.of(l2sp).path and "decay_backbone: true" in (moved["l2sp"] / "spec.yaml").read_text()
+    zeroshot = tree.of(RunSpec(benchmark="embedded", method="zeroshot", steps=375, eval_every=75)).path
+    assert moved["zs-a"] == zeroshot and [p.name for p, _ in outcome.not_migrated] == ["zs-b"]
+    assert "today's folder of the same run exists" in outcome.not_migrated[0][1]

@@ -49,13 +49,18 @@ def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, s
         raise ConfigError(f"unknown overrides {unknown}; known: {train_keys()}")
     fields_.update(overrides)
     if not DECLARATIONS.trains(method):  # zero-shot, LP: lr, steps, ... change nothing, so name nothing
-        budget = benchmark_budget(benchmark)  # the benchmark's own, whatever the caller's defaults
-        for name in training_fields():
-            fields_.pop(name, None)
-            if name in budget:
-                fields_[name] = budget[name]
+        fields_ = untrained(fields_, benchmark)
     fields_["seed"] = seed
     return completed(RunSpec(benchmark=benchmark, method=method, hparams=hparams, **fields_))
+
+
+def untrained(fields_: dict[str, Any], benchmark: str) -> dict[str, Any]:
+    """`fields_` with every training field as the benchmark's own budget has it (else RunSpec's
+    default): what a method that trains nothing is run with, whatever was asked."""
+    budget = benchmark_budget(benchmark)  # the benchmark's own, whatever the caller's defaults
+    out = {k: v for k, v in fields_.items() if k not in training_fields()}
+    out.update({k: budget[k] for k in training_fields() if k in budget})
+    return out
 
 
 def sibling_spec(spec: RunSpec, method: str) -> RunSpec:

@@ -3,6 +3,11 @@
 After every optimiser step, theta_ema <- decay * theta_ema + (1 - decay) * theta, starting at
 theta_0; model selection scores, and the run keeps, theta_ema (Method.delivered_model). The average
 is part of the resume state, so a resumed run continues the same average.
+
+Started from the zero-shot weights, a constant decay keeps decay^n of them after n steps: 0.69 at
+0.999 after 375 steps, so such a run is mostly the zero-shot model. `warmup: true` uses the decay
+min(decay, (1 + n) / (10 + n)) at update n, as TensorFlow's ExponentialMovingAverage with
+`num_updates` does, so the average forgets its start within the first tens of steps.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ def ema_update(average: dict[str, torch.Tensor], current: dict[str, torch.Tensor
 class EMA(FineTune):
     """FT whose delivered weights are the exponential moving average of the iterates."""
 
-    hparams = (HParam("decay", float, 0.99, "weight of the running average per step", space=(0.99, 0.995, 0.999)),)
+    hparams = (HParam("decay", float, 0.99, "weight of the running average per step", space=(0.99, 0.995, 0.999)),
+               HParam("warmup", bool, False, "decay min(decay, (1 + n) / (10 + n)) at update n (TensorFlow's "
+                      "num_updates): the average forgets the zero-shot start early"))
 
     def __init__(self, spec: RunSpec) -> None:
         super().__init__(spec)  # planning builds every method, so a bad decay fails before any run
@@ -43,15 +50,25 @@ class EMA(FineTune):
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.average = model.frozen_copy()
+        self.updates = 0
+
+    def decay_now(self) -> float:
+        """The decay of the next update (warmed up when `warmup` says so)."""
+        if not self.hp["warmup"]:
+            return self.hp["decay"]
+        return min(self.hp["decay"], (1 + self.updates) / (10 + self.updates))
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
-        ema_update(self.average.state_dict(keep_vars=True), model.state_dict(keep_vars=True), self.hp["decay"])
+        ema_update(self.average.state_dict(keep_vars=True), model.state_dict(keep_vars=True), self.decay_now())
+        self.updates += 1
 
     def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
         return self.average
 
     def state_dict(self) -> dict[str, Any]:
-        return {"average": {k: v.detach().cpu().clone() for k, v in self.average.state_dict().items()}}
+        return {"average": {k: v.detach().cpu().clone() for k, v in self.average.state_dict().items()},
+                "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.average.load_state_dict(state["average"])
+        self.updates = int(state.get("updates", 0))  # only a warmed-up decay reads it

@@ -4,8 +4,12 @@ Both towers train. Every image of a step is paired with a caption, one of the be
 templates filled with its class name (drawn at random per image and step: FLYP's datasets list
 every image once per template), and the loss is CLIP's symmetric cross-entropy over the batch's
 image-caption similarities at the learned temperature; captions of the same class are negatives
-of each other, as in FLYP. The logit scale trains too and is clamped to [0, ln 100] after each step,
-as in CLIP's training.
+of each other, as in FLYP's training code (locuslab/FLYP, src/models/flyp_loss.py at 215d5bb calls
+its ClipLoss without labels). With few classes that is most of a batch: 12 classes in a batch of
+128 give each row about 10 same-class negatives, ImageNet about 0.1. `same_class_negatives:
+false` leaves them out of the softmax, the `ignore=True` branch of FLYP's own ClipLoss, which its
+scripts do not use. The logit scale trains too and is clamped to [0, ln 100] after each step, as
+in CLIP's training.
 
 The run delivers an ordinary classifier: the tuned image encoder with the zero-shot head that the
 tuned text encoder builds from every template (Method.delivered_model), at the learned scale. So
@@ -28,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..core.hparams import HParam
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.text import encode_text
 from .base import METHODS, Batch, Method
@@ -36,12 +41,18 @@ from .context import RunContext
 MAX_LOG_SCALE = math.log(100.0)
 
 
-def contrastive_loss(image_features: torch.Tensor, text_features: torch.Tensor, scale: torch.Tensor
-                     ) -> torch.Tensor:
+def contrastive_loss(image_features: torch.Tensor, text_features: torch.Tensor, scale: torch.Tensor,
+                     labels: torch.Tensor | None = None) -> torch.Tensor:
     """CLIP's loss: the mean of the image-to-text and text-to-image cross-entropies, pair i of the
-    batch being the positive of row i and column i (features normalised, `scale` = exp(log scale))."""
+    batch being the positive of row i and column i (features normalised, `scale` = exp(log scale)).
+    With `labels`, a pair of two different items of the same class is left out of both softmax
+    denominators instead of counting as a negative (FLYP's ClipLoss with `ignore=True`)."""
     logits = scale * image_features.float() @ text_features.float().T
     targets = torch.arange(len(logits), device=logits.device)
+    if labels is not None:
+        same_class = (labels[:, None] == labels[None, :]) & ~torch.eye(len(labels), dtype=torch.bool,
+                                                                         device=labels.device)
+        logits = logits.masked_fill(same_class.to(logits.device), float("-inf"))
     return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
 
 
@@ -77,6 +88,11 @@ class TextTower(nn.Module):
 class FLYP(Method):
     """Contrastive fine-tuning of both towers against class-prompt captions; zero-shot head at eval."""
 
+    hparams = (HParam("same_class_negatives", bool, True,
+                      "count the captions of an image's own class (other items of the batch) as its negatives, "
+                      "as FLYP's training code does; false: leave them out of the softmax (FLYP's ClipLoss "
+                      "ignore=True)"),)
+
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         workbench = ctx.workbench
         model.head.requires_grad_(False)  # the head is rebuilt from the text tower, never trained
@@ -103,7 +119,8 @@ class FLYP(Method):
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         text_features = self.text_forward(self.captions(batch.labels, ctx))
         images, texts = gather(batch.features, ctx), gather(text_features, ctx)
-        return {"clip": contrastive_loss(images, texts, self.text.log_scale.exp())}
+        labels = None if self.hp["same_class_negatives"] else gather(batch.labels, ctx)
+        return {"clip": contrastive_loss(images, texts, self.text.log_scale.exp(), labels)}
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         with torch.no_grad():

@@ -3,7 +3,12 @@
 Spec version 1 (before typed hyper-parameters) hashed every RunSpec field, defaults included,
 with the method's hyper-parameters in one flat mapping. Spec version 2 called the head tuned by
 SGD from the zero-shot head `lp`; version 3 calls it `lp-zs`, `lp` being Kumar et al.'s probe, and
-an LP-FT built on it says so (`lpft.probe: lp-zs`). An older folder is migrated in place: its
+an LP-FT built on it says so (`lpft.probe: lp-zs`). Version 3's L2-SP decayed the image encoder
+with AdamW too; version 4's does not, so a version-3 L2-SP run says it did
+(`l2sp.decay_backbone: true`); and version 4 runs a method that trains nothing (zero-shot, LP)
+with its benchmark's training fields, so a version-3 one asked for at another lr is renamed to
+that run (two such folders of one run: the second is listed, not merged). Every version-3 name
+changes with the version, as every version-2 name did. An older folder is migrated in place: its
 spec is re-read into today's RunSpec, the folder is renamed to the new digest, and spec.yaml and
 result.json are rewritten in today's format (result.json keeps `migrated_from`). Nothing is
 recomputed and no metric changes. A folder that cannot be migrated is left untouched and listed
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.compose import sibling_spec
+from ..core.compose import sibling_spec, untrained
 from ..core.config import ConfigError
 from ..core.declarations import DECLARATIONS, completed
 from ..core.errors import ModelLoadError
@@ -49,10 +54,23 @@ def renamed_v2(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "method": "+".join(parts), "hparams": hparams}
 
 
+def spec_from_v3(data: dict[str, Any]) -> RunSpec:
+    """Today's spec of a version-3 spec mapping, or a ConfigError."""
+    data = {k: v for k, v in data.items() if k != "spec_version"}
+    parts = str(data["method"]).split("+")
+    if "l2sp" in parts:
+        hparams = {part: dict(values) for part, values in (data.get("hparams") or {}).items()}
+        hparams.setdefault("l2sp", {})["decay_backbone"] = True
+        data = {**data, "hparams": hparams}
+    if not DECLARATIONS.trains(data["method"]):
+        data = untrained(data, data["benchmark"])
+    return completed(RunSpec.from_dict(data))
+
+
 def spec_from_v2(data: dict[str, Any]) -> RunSpec:
     """Today's spec of a version-2 spec mapping, or a ConfigError."""
     data = {k: v for k, v in data.items() if k != "spec_version"}
-    return completed(RunSpec.from_dict(renamed_v2(data)))
+    return spec_from_v3(renamed_v2(data))
 
 
 def spec_from_v1(data: dict[str, Any]) -> RunSpec:
@@ -72,7 +90,7 @@ def spec_from_v1(data: dict[str, Any]) -> RunSpec:
             raise ConfigError(f"hyper-parameter {key!r} of {data['method']!r} is no longer declared")
     spec = completed(RunSpec.from_dict(renamed_v2({**data, "hparams": nested})))  # then as version 2
     _check_retired(spec, retired)
-    return spec
+    return spec_from_v3(spec.to_dict())
 
 
 def _check_retired(spec: RunSpec, retired: dict[tuple[str, str], Any]) -> None:
@@ -82,6 +100,9 @@ def _check_retired(spec: RunSpec, retired: dict[tuple[str, str], Any]) -> None:
         if derived != value:
             raise ConfigError(f"its {key}={value} differs from the {method} run that version "
                               f"{SPEC_VERSION} derives ({spec_field}={derived})")
+
+
+UPGRADES = {1: spec_from_v1, 2: spec_from_v2, 3: spec_from_v3}
 
 
 def migrate_results(root: Path, dry_run: bool = False) -> Migration:
@@ -108,11 +129,11 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
             outcome.not_migrated.append((folder.path, f"written by a newer robustbench-ft (spec version {version}, "
                                                       f"this one reads up to {SPEC_VERSION}): upgrade to use it"))
             continue
-        if version not in (1, 2):
+        if version not in UPGRADES:
             outcome.not_migrated.append((folder.path, f"unknown spec version {version!r}"))
             continue
         try:
-            spec = spec_from_v1(data) if version == 1 else spec_from_v2(data)
+            spec = UPGRADES[version](data)
             target = tree.of(spec)
         except (ConfigError, UnknownNameError, ModelLoadError, KeyError, TypeError) as err:
             outcome.not_migrated.append((folder.path, f"cannot read its version-{version} spec: {err}"))
