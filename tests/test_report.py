@@ -140,7 +140,7 @@ def test_published_lines_are_used_as_given_and_a_missing_split_means_no_column(t
     path = _baseline(tmp_path, "source: a paper, table 9\nfits: {sketch: {slope: 2.0, intercept: 0.0}}\n")
     baseline, why = baseline_for("toy", ["sketch"], path)
     assert why == "" and not baseline.fitted and float(baseline.predict(expit(0.25))) == pytest.approx(float(expit(0.5)))
-    assert "published lines: a paper, table 9" in baseline.describe()
+    assert "lines as given: a paper, table 9" in baseline.describe()
     none, why = baseline_for("toy", ["sketch", "clipart"], path)
     assert none is None and "no line for the OOD splits ['clipart']" in why
     none, why = baseline_for("toy", ["sketch"])
@@ -157,7 +157,7 @@ def test_the_report_measures_effective_robustness_only_against_a_baseline(fixtur
                  "--baseline", str(path), "--plots"]) == 0
     assert (tmp_path / "b" / "toy" / "figures" / "effective_robustness.png").stat().st_size > 5000
     table = (tmp_path / "b" / "toy" / "accuracy.md").read_text()
-    assert table.splitlines()[0].endswith("| OOD mean | Eff. rob. |") and "published lines" in table
+    assert table.splitlines()[0].endswith("| OOD mean | Eff. rob. |") and "lines as given" in table
     bad = _baseline(tmp_path, "points: [{name: a, id: 0.5}]\n")
     assert main(["report", "--results", str(fixture_results), "--out", str(tmp_path / "c"), "--baseline", str(bad)]) == 2
     err = capsys.readouterr().err

@@ -65,6 +65,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     testbed.add_argument("--dataset", default="embedded", help="an in-memory benchmark (the embedded world)")
     testbed.add_argument("--out", type=Path, default=None, help="the testbed YAML (default: into the package, "
                                                                  "presets/testbeds/<dataset>.yaml)")
+    testbed.add_argument("--from-imagenet-testbed", type=Path, metavar="DIR",
+                         help="instead: ImageNet's per-shift lines from a checkout of "
+                              "modestyachts/imagenet-testbed-website (its results.csv and model_types.py)")
     testbed.set_defaults(func=cmd_testbed)
 
     bench = sub.add_parser("bench", help="performance ratios measured in one run; rewrites docs/performance.md")
@@ -169,6 +172,10 @@ def cmd_samples(args: argparse.Namespace) -> int:
 
 def cmd_testbed(args: argparse.Namespace) -> int:
     from ..core.config import presets_dir
+    if args.from_imagenet_testbed is not None:
+        from ..tools.imagenet_testbed import write_imagenet_baseline
+        print(write_imagenet_baseline(args.from_imagenet_testbed, args.out or presets_dir("testbeds") / "imagenet.yaml"))
+        return 0
     from ..tools.testbed import write_testbed
     out = args.out or presets_dir("testbeds") / f"{args.dataset}.yaml"
     print(write_testbed(out, dataset=args.dataset))

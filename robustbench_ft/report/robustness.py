@@ -10,8 +10,10 @@ effective robustness. The lines come from a **baseline** (a YAML file, torch-fre
 - `points:` ID-only models' accuracies (ID and each OOD split); each split's line is the least-
   squares fit to them. The embedded world ships one (`presets/testbeds/embedded.yaml`, made by
   `robustbench-ft testbed`: small CNNs trained from scratch on photo).
-- `fits:` published lines per split (`slope`, `intercept`, on logit axes, accuracies as
-  fractions), with their `source`: ImageNet's testbed.
+- `fits:` lines per split (`slope`, `intercept`, on logit axes, accuracies as fractions; `r`
+  where known), with their `source`. ImageNet ships lines recomputed from Taori et al.'s testbed
+  evaluations (`robustbench-ft testbed --from-imagenet-testbed`, tools/imagenet_testbed.py): no
+  paper prints them as numbers.
 
 A benchmark without a baseline gets no column, and a note says why; `report --baseline FILE`
 names one (e.g. the points of a lab's own ID-only runs). The line is never fitted to the methods
@@ -31,6 +33,7 @@ import pandas as pd
 from ..core.config import ConfigError, presets_dir, read_yaml
 
 EPS = 1e-6
+POOR_FIT = 0.9  # a line whose models correlate less than this is said to fit poorly
 
 
 def logit(p):
@@ -48,6 +51,7 @@ class Line:
 
     slope: float
     intercept: float
+    r: float | None = None  # the correlation of the models it was fitted to, where known
 
     def predict(self, id_acc):
         return expit(self.slope * logit(id_acc) + self.intercept)
@@ -72,16 +76,20 @@ class Baseline:
 
     def describe(self) -> str:
         how = (f"least-squares lines fitted to {len(self.points)} ID-only models" if self.fitted
-               else "published lines")
+               else "lines as given")
         slopes = ", ".join(f"{s} {line.slope:.2f}" for s, line in self.lines.items())
+        poor = [f"{s} (r = {line.r:.2f})" for s, line in self.lines.items() if line.r is not None and line.r < POOR_FIT]
+        caveat = f" Poor linear fits: {', '.join(poor)}; read their share with care." if poor else ""
         return (f"Effective robustness (Taori et al., 2020): mean OOD accuracy minus the mean over the OOD splits "
                 f"of logit(OOD) = slope · logit(ID) + intercept, the line models trained on ID data alone follow "
-                f"({how}: {self.source}; slopes {slopes}), in accuracy points.")
+                f"({how}: {self.source}; slopes {slopes}), in accuracy points.{caveat}")
 
 
 def fit_line(id_acc, ood_acc) -> Line:
-    slope, intercept = np.polyfit(logit(id_acc), logit(ood_acc), 1)
-    return Line(float(slope), float(intercept))
+    x, y = logit(id_acc), logit(ood_acc)
+    slope, intercept = np.polyfit(x, y, 1)
+    r = float(np.corrcoef(x, y)[0, 1]) if np.ptp(y) > 0 else None
+    return Line(float(slope), float(intercept), r)
 
 
 def load_baseline(path: str | Path) -> Baseline:
@@ -96,7 +104,8 @@ def load_baseline(path: str | Path) -> Baseline:
         if data.get("points"):
             return _from_points(data["points"], source)
         if data.get("fits"):
-            lines = {str(s): Line(float(f["slope"]), float(f["intercept"])) for s, f in data["fits"].items()}
+            lines = {str(s): Line(float(f["slope"]), float(f["intercept"]),
+                                  None if f.get("r") is None else float(f["r"])) for s, f in data["fits"].items()}
             return Baseline(lines, str(data.get("source") or path.name))
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"{path}: not a baseline ({type(err).__name__}: {err}); expected points: [{{name, id, "
