@@ -109,9 +109,11 @@ def test_a_bad_search_block_is_one_clear_line(tmp_path, capsys, block, message):
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_the_budget_counts_match_a_dry_run(tmp_path, capsys):
+def test_a_dry_run_states_each_methods_tuning_budget(tmp_path, capsys):
     path = tmp_path / "sweep.yaml"
-    path.write_text(SEARCH)
+    path.write_text("methods: [zeroshot, ft, lipsum, ft+soup]\nsearch: {trials: 3, over: [lr, \"*\"]}\n")
     assert main(["sweep", str(path), "--dry-run", "--results", str(tmp_path / "r")]) == 0
-    plan = load_sweep(path).plan()
-    assert Counter(s.method for s in plan.specs)["ft"] == 5 * 2
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    # the soup's ingredients at 0.5 and 2 times each trial's lr are FT runs outside FT's budget
+    assert line == ("configurations per method (its tuning budget): ft 3 (+6 only built on), ft+soup 3, "
+                    "lipsum 3, zeroshot 1")

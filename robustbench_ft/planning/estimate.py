@@ -85,4 +85,20 @@ def describe_plan(plan: Plan, results_root: Path) -> str:
     for index, wave in enumerate(plan.waves()):
         todo = sum(not tree.of(s).is_done() for s in wave)
         parts.append(f"wave {index}: {len(wave)} runs, {todo} to do ({', '.join(sorted({s.method for s in wave}))})")
+    parts.append(budget_line(plan))
     return "\n".join(parts)
+
+
+def budget_line(plan: Plan) -> str:
+    """Each method's tuning budget as the report will count it: the configurations requested for
+    it, and those planned only because another method builds on them (left out of its selection)."""
+    requested: dict[str, set[str]] = {}
+    for spec in plan.requested_specs():
+        requested.setdefault(spec.method, set()).add(spec.config_digest())
+    extra: dict[str, set[str]] = {}
+    for spec in plan.specs:
+        if spec.method in requested and spec.config_digest() not in requested[spec.method]:
+            extra.setdefault(spec.method, set()).add(spec.config_digest())
+    counts = ", ".join(f"{m} {len(c)}" + (f" (+{len(extra[m])} only built on)" if m in extra else "")
+                       for m, c in sorted(requested.items()))
+    return f"configurations per method (its tuning budget): {counts}"

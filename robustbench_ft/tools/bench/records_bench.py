@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ...core.identity import SPEC_VERSION
 from ...records.layout import ResultsTree
 from ...records.result import Evaluation, RunResult
 
@@ -16,7 +17,8 @@ ALPHAS = [round(0.1 * i, 1) for i in range(11)]
 
 
 def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
-    """Result files for zeroshot/ft/lpft/lipsum (1 record each) and ft+wise (11) until `records`."""
+    """Result files for zeroshot/ft/lpft/lipsum (1 record each) and ft+wise (11) until `records`,
+    each OOD split also on its held-out oracle part and the rest, as runs record them."""
     import random
     rng = random.Random(seed)
     tree = ResultsTree(root)
@@ -26,11 +28,13 @@ def write_synthetic_records(root: Path, records: int, seed: int = 0) -> int:
         method, alphas = plan[run % len(plan)]
         alphas = alphas[: records - written]
         folder = tree.run("synthetic", method, f"{run:08d}")
-        folder.start({"spec_version": 3, "method": method, "seed": run // len(plan)})
+        folder.start({"spec_version": SPEC_VERSION, "method": method, "seed": run // len(plan)})
         evaluations = []
         for alpha in alphas:
             val_acc = rng.random()  # drawn before the splits' values, as the records always were
-            evaluations.append(Evaluation({s: {m: rng.random() for m in METRICS} for s in SPLITS}, val_acc, alpha))
+            splits = {s: {m: rng.random() for m in METRICS} for s in SPLITS}
+            parts = [{s: {m: rng.random() for m in METRICS} for s in SPLITS[1:]} for _ in range(2)]
+            evaluations.append(Evaluation(splits, val_acc, alpha, *parts))
         spec = {"benchmark": "synthetic", "method": method, "model": "tiny-clip", "pretrained": "embedded",
                 "seed": run // len(plan), "steps": 375, "batch_size": 128, "lr": 3e-4, "hparams": {}}
         folder.write_result(RunResult(run=f"{run:08d}", config=method, benchmark="synthetic",
