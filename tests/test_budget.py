@@ -96,3 +96,25 @@ def test_a_launch_logs_what_was_requested_not_what_it_builds_on(tmp_path, monkey
     assert {line["source"] for line in lines} == {"sweep mine"}
     (tmp_path / "_launch" / "requested.jsonl").open("a").write('{"method": "ft", "conf')  # a torn line
     assert len(RequestLog(tmp_path).requested()) == 2
+
+
+def test_a_folder_made_before_the_log_keeps_its_runs_requested_and_sources_can_be_told_apart(tmp_path, monkeypatch):
+    configs = _soup_folder(tmp_path)  # FT at three lrs, made without a log
+    monkeypatch.setattr(session, "launch", lambda plan, options, root: None)
+    session.launch_plan(plan_grid(["ft"], [0], "embedded", {"steps": 10}), LaunchOptions(), tmp_path, "sweep new")
+    frame = collect(tmp_path).frame
+    assert frame.loc[frame["method"] == "ft", "requested"].all()  # the earlier runs were not disowned
+    lines = [json.loads(line) for line in (tmp_path / "_launch" / "requested.jsonl").read_text().splitlines()]
+    assert sum(line["source"] == "before the log" for line in lines) == len(configs)
+    only_new = collect(tmp_path, requested_by="sweep new").frame
+    assert not only_new.loc[only_new["method"] == "ft", "requested"].any()  # the new request named another run
+
+
+def test_the_table_a_run_prints_counts_only_what_it_requested(tmp_path):
+    from robustbench_ft.records import ResultsTree
+    from robustbench_ft.report.collect import frame_from_results
+    configs = _soup_folder(tmp_path)
+    results = [folder.inspect().result for folder in ResultsTree(tmp_path).runs()]
+    frame = frame_from_results(results, {("ft", configs["ft@0.0003"]), ("ft+soup", configs["ft+soup@0.0003"])})
+    chosen = {e.choice.method: e.choice for e in entries(frame, selection_rule())}
+    assert (chosen["ft"].among, chosen["ft"].built_only) == (1, 2)

@@ -106,7 +106,8 @@ def test_a_folder_being_computed_is_left_to_its_owner(v1_results):
 
 def test_version_3_folders_keep_their_meaning(tmp_path):
     """Version 3's L2-SP decayed its encoder (today: `decay_backbone: true`); its zero-shot run at a
-    non-default lr is today's one zero-shot run (a second such folder is listed, not merged)."""
+    non-default lr is today's one zero-shot run (a second such folder is moved aside, not reported
+    twice); the request log follows the renamed configurations."""
     from robustbench_ft.core.spec import RunSpec
     from robustbench_ft.records import ResultsTree
     tree = ResultsTree(tmp_path)
@@ -116,10 +117,25 @@ def test_version_3_folders_keep_their_meaning(tmp_path):
     for name, spec in old.items():
         folder = tree.run("embedded", spec["method"], name)
         folder.start({"spec_version": 3, **spec})
+    dry = migrate_results(tmp_path, dry_run=True)  # a dry run sees the collision too
+    assert sorted(p.name for p, _ in dry.moved) == ["l2sp", "zs-a"] and [p.name for p, _, _ in dry.superseded] == ["zs-b"]
     outcome = migrate_results(tmp_path)
     moved = {old.name: new for old, new in outcome.moved}
     l2sp = RunSpec(benchmark="embedded", method="l2sp", hparams={"alpha": 0.1, "decay_backbone": True})
     assert moved["l2sp"] == tree.of(l2sp).path and "decay_backbone: true" in (moved["l2sp"] / "spec.yaml").read_text()
     zeroshot = tree.of(RunSpec(benchmark="embedded", method="zeroshot", steps=375, eval_every=75)).path
-    assert moved["zs-a"] == zeroshot and [p.name for p, _ in outcome.not_migrated] == ["zs-b"]
-    assert "today's folder of the same run exists" in outcome.not_migrated[0][1]
+    assert moved["zs-a"] == zeroshot and outcome.not_migrated == []
+    [(old_b, aside, same)] = outcome.superseded
+    assert old_b.name == "zs-b" and same == zeroshot and aside == tmp_path / "_superseded" / "embedded" / "zeroshot" / "zs-b"
+    assert aside.is_dir() and [f.path.name for f in tree.runs() if f.method == "zeroshot"] == [zeroshot.name]
+
+
+def test_the_request_log_follows_migrated_configurations(v1_results):
+    from robustbench_ft.records.requests import Request, RequestLog
+    from robustbench_ft.report.collect import collect
+    before = collect(v1_results).frame.drop_duplicates("run")
+    RequestLog(v1_results).append(Request("embedded", m, c, "run") for m, c in zip(before["method"], before["config"]))
+    migrate_results(v1_results)
+    after = collect(v1_results).frame
+    assert after["requested"].all() and not after["config"].str.startswith("v1-").any()
+    assert RequestLog(v1_results).requested() == set(zip(after["method"], after["config"]))

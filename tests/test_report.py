@@ -145,6 +145,9 @@ def test_published_lines_are_used_as_given_and_a_missing_split_means_no_column(t
     assert none is None and "no line for the OOD splits ['clipart']" in why
     none, why = baseline_for("toy", ["sketch"])
     assert none is None and "no baseline of ID-only models for 'toy'" in why
+    other = _baseline(tmp_path, "benchmark: domainnet\nfits: {sketch: {slope: 2.0, intercept: 0.0}}\n")
+    none, why = baseline_for("toy", ["sketch"], other)
+    assert none is None and "is for 'domainnet', not 'toy'" in why
 
 
 def test_the_report_measures_effective_robustness_only_against_a_baseline(fixture_results, tmp_path, capsys):

@@ -114,6 +114,8 @@ def test_rows_that_fit_on_id_validation_inside_their_step_are_marked(tmp_path):
     note = next(line for line in table.splitlines() if line.startswith("- ‡"))
     assert "TPGM: its per-layer radii" in note and "best-α rows: the interpolation weight" in note
     assert "`best_id_val`" in note
+    oracle = _table(collect(tmp_path).frame, "oracle_id_test")  # selects on other data: nothing to mark
+    assert "‡" not in oracle
 
 
 def test_the_ood_oracle_selects_on_the_held_out_part_and_reports_the_rest(tmp_path, capsys):

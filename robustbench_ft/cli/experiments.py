@@ -130,6 +130,8 @@ def print_migration(migration, verb: str = "migrated") -> None:
         print(f"{verb} {old} -> {new.name}", file=sys.stderr)
     for folder, why in migration.not_migrated:
         print(f"not migrated {folder}: {why}", file=sys.stderr)
+    for folder, aside, same in migration.superseded:
+        print(f"superseded {folder}: the same run as {same}; kept at {aside}", file=sys.stderr)
     if migration.moved:
         print(f"{verb} {len(migration.moved)} run folders to spec version {SPEC_VERSION}", file=sys.stderr)
 
@@ -140,7 +142,7 @@ def _print_table(plan: Plan, results: Path) -> None:
     from ..report.tables import build_table, to_markdown
     tree = ResultsTree(results)
     done = [seen.result for seen in (tree.of(s).inspect() for s in plan.specs) if seen.result is not None]
-    frame = frame_from_results(done)
+    frame = frame_from_results(done, {(s.method, s.config_digest()) for s in plan.requested_specs()})
     for benchmark in sorted(frame["benchmark"].unique()) if len(frame) else []:
         part = frame[frame["benchmark"] == benchmark]
         run_seeds = sorted(int(x) for x in part["seed"].unique())

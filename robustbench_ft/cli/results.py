@@ -26,6 +26,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--baseline", type=Path, help="effective robustness against this YAML: accuracies of "
                                                       "ID-only models (points:) or per-split lines (fits:); default: "
                                                       "the benchmark's shipped testbed, if any")
+    report.add_argument("--requested-by", metavar="SOURCE", help="choose each row among the configurations this "
+                                                                   "request asked for ('sweep NAME' or 'run'), not "
+                                                                   "every request made into the folder")
     report.add_argument("--selection", dest="old_rule", help=argparse.SUPPRESS)  # the spelling before --rule
     report.set_defaults(func=cmd_report)
 
@@ -52,7 +55,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.screenshot and "html" not in formats:
         raise ConfigError("--screenshot takes a picture of the HTML page: add html to --format")
     written = write_report(Path(args.results), Path(args.out), formats=formats, plots=args.plots, alpha=args.alpha,
-                           echo=False, selection=rule or DEFAULT_SELECTION, baseline=args.baseline)
+                           echo=False, selection=rule or DEFAULT_SELECTION, baseline=args.baseline,
+                           requested_by=args.requested_by)
     if args.screenshot:
         from ..report.browser import screenshot
         written.append(screenshot(Path(args.out) / "report.html", Path(args.screenshot)))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..core.config import benchmark_key
 from ..planning.plan import Plan
+from ..records.layout import ResultsTree
 from ..records.migrate import Migration, migrate_results
 from ..records.requests import Request, RequestLog
 from . import catalogue  # noqa: F401  (the launchers register themselves)
@@ -21,6 +22,8 @@ def launch_plan(plan: Plan, options: LaunchOptions, results_root: Path,
     blocking launcher has run everything when this returns, the others have submitted it."""
     root = Path(results_root)
     migration = migrate_results(root) if root.is_dir() else Migration()
-    RequestLog(root).append(Request(benchmark_key(spec.benchmark), spec.method, spec.config_digest(), source)
+    log = RequestLog(root)
+    log.start(ResultsTree(root))
+    log.append(Request(benchmark_key(spec.benchmark), spec.method, spec.config_digest(), source)
                             for spec in plan.requested_specs())
     return migration, launch(plan, options, root)

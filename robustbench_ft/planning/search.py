@@ -9,7 +9,7 @@ A sweep's `search:` block asks for `trials` configurations of every method:
       spaces: {lr: {log_uniform: [1.0e-4, 1.0e-3]}}   # optional: replace a default space
 
 Each key's value in trial t is drawn from its space with a generator seeded by (search seed,
-benchmark, t, key) alone, so every method that reads `lr` sees the same learning rates (common
+benchmark, t, key) alone, so every method that reads `lr` sees the same draw (common
 random numbers: a difference between methods is not a difference between their draws), adding a
 method to a sweep changes no other method's draws, and `lipsum+wise` draws what `lipsum` drew, so
 it builds on those very runs. Trial 0 is every key at its default, as DomainBed's first draw,

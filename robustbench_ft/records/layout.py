@@ -13,6 +13,8 @@ its small files with errors that name them. The only module that knows these nam
     <results>/_artifacts/<key>/                 zero-shot artifacts a sweep shares (engine/artifacts.py)
     <results>/_launch/                          the launchers' ledger and job logs (launch/ledger.py)
         requested.jsonl   which (benchmark, method, configuration) a run or sweep asked for (requests.py)
+    <results>/_superseded/<benchmark>/<method>/<digest>/   an old folder whose migration found today's
+                                                folder of the same run there already (migrate.py)
 
 A run only ever writes inside its own folder, so a failing run cannot damage another's results.
 Torch-free: the weights files are read and written by checkpoints.py beside it.
@@ -46,6 +48,7 @@ TENSORBOARD = "tensorboard"
 ARTIFACTS = "_artifacts"
 LAUNCH = "_launch"
 REQUESTS = "requested.jsonl"
+SUPERSEDED = "_superseded"
 RESERVED_PREFIX = "_"  # top-level folders that hold no benchmark's runs
 
 
@@ -272,6 +275,10 @@ class ResultsTree:
     @property
     def requests_file(self) -> Path:
         return self.launch_dir / REQUESTS
+
+    def superseded(self, folder: RunFolder) -> RunFolder:
+        """Where a run folder goes when another folder holds the same run (kept, never reported)."""
+        return RunFolder(self.root / SUPERSEDED / folder.path.relative_to(self.root))
 
 
 def _subfolders(path: Path) -> list[Path]:

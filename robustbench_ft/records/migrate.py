@@ -7,7 +7,8 @@ an LP-FT built on it says so (`lpft.probe: lp-zs`). Version 3's L2-SP decayed th
 with AdamW too; version 4's does not, so a version-3 L2-SP run says it did
 (`l2sp.decay_backbone: true`); and version 4 runs a method that trains nothing (zero-shot, LP)
 with its benchmark's training fields, so a version-3 one asked for at another lr is renamed to
-that run (two such folders of one run: the second is listed, not merged). Every version-3 name
+that run (a second such folder of one run goes under `_superseded/`: kept, not reported twice).
+The request log's configurations are renamed with their folders. Every version-3 name
 changes with the version, as every version-2 name did. An older folder is migrated in place: its
 spec is re-read into today's RunSpec, the folder is renamed to the new digest, and spec.yaml and
 result.json are rewritten in today's format (result.json keeps `migrated_from`). Nothing is
@@ -32,6 +33,7 @@ from ..core.registry import UnknownNameError
 from ..core.spec import RunSpec
 from .layout import ResultsTree, RunFolder, UnreadableFileError
 from .lock import RunBusyError
+from .requests import RequestLog
 
 # Version-1 hyper-parameters that version 2 derives instead: (method, key) -> the field of the
 # derived spec that must hold the same value for the migration to keep the run's meaning.
@@ -42,6 +44,7 @@ RETIRED_V1 = {("lpft", "lp_lr"): ("lp-zs", "lr"), ("lpft", "lp_weight_decay"): (
 class Migration:
     moved: list[tuple[Path, Path]] = field(default_factory=list)       # (old folder, new folder)
     not_migrated: list[tuple[Path, str]] = field(default_factory=list)  # (folder, why)
+    superseded: list[tuple[Path, Path, Path]] = field(default_factory=list)  # (old folder, kept at, same run as)
 
 
 def renamed_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -114,6 +117,8 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
     """
     outcome = Migration()
     tree = ResultsTree(root)
+    claimed: set[Path] = set()  # today's folders this pass has given a run already
+    renamed: dict[tuple[str, str], tuple[str, str]] = {}  # (method, config) -> today's, for the request log
     for folder in tree.runs():
         try:
             data = folder.read_spec()
@@ -138,26 +143,49 @@ def migrate_results(root: Path, dry_run: bool = False) -> Migration:
         except (ConfigError, UnknownNameError, ModelLoadError, KeyError, TypeError) as err:
             outcome.not_migrated.append((folder.path, f"cannot read its version-{version} spec: {err}"))
             continue
-        if target.path != folder.path and target.path.exists():
-            outcome.not_migrated.append((folder.path, f"today's folder of the same run exists: {target.path}"))
+        if target.path != folder.path and (target.path.exists() or target.path in claimed):
+            _supersede(folder, target, tree, outcome, dry_run)
             continue
+        claimed.add(target.path)
         if dry_run:
             outcome.moved.append((folder.path, target.path))
             continue
         try:
-            _move(folder, target, spec, version)
+            renamed.update(_move(folder, target, spec, version))
         except (RunBusyError, UnreadableFileError) as err:
             outcome.not_migrated.append((folder.path, str(err)))
         except OSError as err:  # e.g. today's folder of the run appeared meanwhile: the rename fails
             outcome.not_migrated.append((folder.path, f"not moved ({type(err).__name__}: {err})"))
         else:
             outcome.moved.append((folder.path, target.path))
+    if not dry_run:
+        RequestLog(root).rename(renamed)
     return outcome
 
 
-def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int) -> None:
+def _supersede(folder: RunFolder, target: RunFolder, tree: ResultsTree, outcome: Migration, dry_run: bool) -> None:
+    """A second old folder of a run that today's folder holds (say, zero-shot asked for at two
+    learning rates in version 3): moved under _superseded/, kept but no longer reported twice."""
+    aside = tree.superseded(folder)
+    if dry_run:
+        outcome.superseded.append((folder.path, aside.path, target.path))
+        return
+    try:
+        with folder.lock() as lock:
+            aside.path.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(folder.path, aside.path)
+            lock.relocate(aside.path)
+    except (RunBusyError, OSError) as err:
+        outcome.not_migrated.append((folder.path, f"the same run as {target.path}, not moved aside ({err})"))
+    else:
+        outcome.superseded.append((folder.path, aside.path, target.path))
+
+
+def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int
+          ) -> dict[tuple[str, str], tuple[str, str]]:
     """Under the run's lock: rename first, then rewrite, so an interrupted move leaves a folder
-    that the next call finishes (spec.yaml, rewritten last, says whether it is done)."""
+    that the next call finishes (spec.yaml, rewritten last, says whether it is done). Returns the
+    configuration's rename, (method, config) -> today's, where the folder had a result."""
     with folder.lock() as lock:
         result = folder.read_result() if folder.result_file.is_file() else None  # read before any change
         if target.path != folder.path:
@@ -168,3 +196,4 @@ def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int) -> 
             target.write_result(result.renamed(spec.digest(), spec.config_digest(), spec.identity(),
                                                spec.to_dict(), version))
         target.write_spec(spec.to_record())
+    return {} if result is None else {(result.method, result.config): (spec.method, spec.config_digest())}

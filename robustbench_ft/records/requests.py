@@ -6,8 +6,11 @@ budget: if FT's row were selected among every FT run in the folder, a sweep with
 FT three times the learning rates the other methods got. So launching a plan appends each
 requested run's (benchmark, method, configuration) here, and the report selects a method's row
 only among its requested configurations; a method nobody asked for (only built on) keeps all its
-runs. A results folder without this file (made before it existed) counts every run as requested.
-Appended one whole line per write by the launching process; a torn line is skipped.
+runs. A results folder without this file (made before it existed) counts every run as requested,
+and the first launch into such a folder writes its finished runs in as `before the log`, so they
+keep counting. Several requests may share a folder: the report counts all of them, or those of
+one source (`report --requested-by "sweep NAME"`). Appended one whole line per write by the
+launching process; a torn line is skipped.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ..core.atomic import atomic_write_text
 from .layout import ResultsTree, UnreadableFileError
+
+BEFORE_LOG = "before the log"
 
 
 @dataclass(frozen=True)
@@ -39,10 +45,36 @@ class RequestLog:
             with open(self.path, "a") as f:
                 f.write(lines)
 
-    def requested(self) -> set[tuple[str, str]] | None:
-        """Every requested (method, config), or None when the folder has no log (a config digest
-        names the benchmark too)
-        (then every run counts as requested). An unreadable log raises UnreadableFileError."""
+    def start(self, tree: ResultsTree) -> None:
+        """Before the first request of a folder that has finished runs already: log each of their
+        configurations as requested `before the log`, so the log does not disown them."""
+        if self.path.exists():
+            return
+        existing = []
+        for folder in tree.runs():
+            seen = folder.inspect()
+            if seen.result is not None:
+                existing.append(Request(seen.result.benchmark, seen.result.method, seen.result.config, BEFORE_LOG))
+        self.append(existing)
+
+    def rename(self, renamed: dict[tuple[str, str], tuple[str, str]]) -> None:
+        """Rewrite the log after a migration renamed configurations: (method, config) -> new."""
+        if not renamed or not self.path.is_file():
+            return
+        lines = []
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = Request(**json.loads(line))
+            except (ValueError, TypeError):
+                continue
+            method, config = renamed.get((entry.method, entry.config), (entry.method, entry.config))
+            lines.append(json.dumps(asdict(Request(entry.benchmark, method, config, entry.source))) + "\n")
+        atomic_write_text(self.path, "".join(lines))
+
+    def requested(self, source: str | None = None) -> set[tuple[str, str]] | None:
+        """Every requested (method, config), or those of one `source`; None when the folder has no
+        log, and then every run counts as requested (a config digest names the benchmark too). An
+        unreadable log raises UnreadableFileError."""
         try:
             text = self.path.read_text()
         except FileNotFoundError:
@@ -56,5 +88,6 @@ class RequestLog:
                 entry = Request(**json.loads(line))
             except (ValueError, TypeError):
                 continue  # a torn last line from a killed launcher
-            out.add((entry.method, entry.config))
+            if source is None or entry.source == source:
+                out.add((entry.method, entry.config))
         return out

@@ -110,14 +110,15 @@ def _rows(result: RunResult) -> dict[str, list]:
     return columns
 
 
-def collect(results_root: str | Path) -> Collection:
+def collect(results_root: str | Path, requested_by: str | None = None) -> Collection:
     """Every finished run under the root; runs without a readable result are listed with the
     reason (failed and why, incomplete, or the file that could not be read), never dropped silently.
-    `requested` says whether a request asked for the run's configuration (records/requests.py)."""
+    `requested` says whether a request asked for the run's configuration (records/requests.py); with
+    `requested_by`, a request of that source ("sweep NAME", "run")."""
     parsed: list[tuple[dict[str, Any], dict[str, list]]] = []
     skipped: list[tuple[str, str]] = []
     try:
-        requested = RequestLog(results_root).requested()
+        requested = RequestLog(results_root).requested(requested_by)
     except UnreadableFileError as err:
         requested, skipped = None, [(str(err.path), f"{err}")]
     folders: dict[str, Path] = {}
@@ -137,10 +138,14 @@ def collect(results_root: str | Path) -> Collection:
     return Collection(_frame(parsed), skipped, folders)
 
 
-def frame_from_results(results: Iterable[RunResult]) -> pd.DataFrame:
-    """The tidy frame of result records already in memory (e.g. those a grid just produced): each
-    counts as requested."""
-    return _frame([_parse(r) for r in results])
+def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str]] | None = None
+                       ) -> pd.DataFrame:
+    """The tidy frame of result records already in memory (e.g. those a grid just produced); a
+    record counts as requested when its (method, config) is in `requested` (None: every one)."""
+    parsed = [_parse(r) for r in results]
+    for info, _ in parsed:
+        info["requested"] = requested is None or (info["method"], info["config"]) in requested
+    return _frame(parsed)
 
 
 def _parse(result: RunResult) -> tuple[dict[str, Any], dict[str, list]]:

@@ -25,7 +25,8 @@ FORMATS = sorted([*RENDERERS, PAGE])
 
 def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "csv"),
                  plots: bool = False, alpha: float = 0.5, echo: bool = True,
-                 selection: str = DEFAULT_SELECTION, baseline: Path | None = None) -> list[Path]:
+                 selection: str = DEFAULT_SELECTION, baseline: Path | None = None,
+                 requested_by: str | None = None) -> list[Path]:
     """Write <out>/<benchmark>/<family>.<fmt>, claims.md, significance.md, reference.md
     (published numbers beside measured, where a paper reports the runs) (+ records.csv, figures,
     and with format html <out>/report.html, which always has the figures); returns the paths.
@@ -33,13 +34,15 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     `selection` names the rule that picks each method's configuration (selection.py); claims
     always compare one configuration per method, so under `all` they use the default rule.
     `baseline`: the ID-only models' accuracies or lines effective robustness is measured against
-    (robustness.py); by default the benchmark's shipped testbed, if it has one.
+    (robustness.py); by default the benchmark's shipped testbed, if it has one. `requested_by`: a
+    method's row is chosen among the configurations that source asked for ("sweep NAME"), not
+    every request into the folder (records/requests.py).
     """
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ConfigError(f"unknown report formats {unknown}; expected a comma list of {FORMATS}")
     rule = selection_rule(selection)
-    collection = collect(results)
+    collection = collect(results, requested_by)
     for folder, why in collection.skipped:
         print(f"skipped {folder}: {why}", file=sys.stderr)
     frame = collection.frame

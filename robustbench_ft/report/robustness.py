@@ -16,13 +16,15 @@ effective robustness. The lines come from a **baseline** (a YAML file, torch-fre
   paper prints them as numbers.
 
 A benchmark without a baseline gets no column, and a note says why; `report --baseline FILE`
-names one (e.g. the points of a lab's own ID-only runs). The line is never fitted to the methods
+names one (e.g. the points of a lab's own ID-only runs); a file whose `benchmark:` names another
+benchmark is not applied to this one. The line is never fitted to the methods
 being compared: a line through zero-shot and FT's WiSE curve is an arch's chord, with a negative
 slope on the embedded world, that counts ID gains as robustness.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -64,7 +66,8 @@ class Baseline:
     lines: Mapping[str, Line]
     source: str
     points: tuple[tuple[str, float, float], ...] = ()  # (model, ID, mean OOD): the figure's grey dots
-    fitted: bool = field(default=False)  # lines fitted here to `points` (else published)
+    fitted: bool = field(default=False)  # lines fitted here to `points` (else given)
+    benchmark: str | None = None  # the benchmark the file says it is for, if it says
 
     def predict(self, id_acc):
         """The mean OOD accuracy (fraction) the lines expect at ID accuracy `id_acc` (fraction)."""
@@ -100,13 +103,14 @@ def load_baseline(path: str | Path) -> Baseline:
                           f"models or published `fits:`)")
     data = read_yaml(path)
     source = str(data.get("description") or data.get("source") or path.name)
+    benchmark = None if data.get("benchmark") is None else str(data["benchmark"])
     try:
         if data.get("points"):
-            return _from_points(data["points"], source)
+            return dataclasses.replace(_from_points(data["points"], source), benchmark=benchmark)
         if data.get("fits"):
             lines = {str(s): Line(float(f["slope"]), float(f["intercept"]),
                                   None if f.get("r") is None else float(f["r"])) for s, f in data["fits"].items()}
-            return Baseline(lines, str(data.get("source") or path.name))
+            return Baseline(lines, str(data.get("source") or path.name), benchmark=benchmark)
     except (KeyError, TypeError, ValueError) as err:
         raise ConfigError(f"{path}: not a baseline ({type(err).__name__}: {err}); expected points: [{{name, id, "
                           f"ood: {{split: acc}}}}, ...] or fits: {{split: {{slope, intercept}}}}") from err
@@ -137,12 +141,14 @@ def baseline_for(benchmark: str, ood_splits: list[str], given: str | Path | None
                       f"with `report --baseline FILE` (the accuracies of models trained on the ID data alone, or "
                       f"published per-split lines).")
     baseline = load_baseline(path)
+    if baseline.benchmark is not None and baseline.benchmark != benchmark:
+        return None, (f"No effective-robustness column: the baseline {path.name} is for {baseline.benchmark!r}, "
+                      f"not {benchmark!r}.")
     missing = [s for s in ood_splits if s not in baseline.lines]
     if missing:
         return None, (f"No effective-robustness column: the baseline {path.name} has no line for the OOD splits "
                       f"{missing}.")
-    return Baseline({s: baseline.lines[s] for s in ood_splits}, baseline.source, baseline.points,
-                    baseline.fitted), ""
+    return dataclasses.replace(baseline, lines={s: baseline.lines[s] for s in ood_splits}), ""
 
 
 def id_ood_per_seed(rows: pd.DataFrame) -> pd.DataFrame:

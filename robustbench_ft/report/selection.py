@@ -66,6 +66,7 @@ class Selection(ABC):
     summary: ClassVar[str]          # the note written under every table
     alpha_basis: ClassVar[str]      # how a row label says where the alpha came from
     one_per_method: ClassVar[bool] = True
+    on_id_val: ClassVar[bool] = False  # whether it selects on ID validation (then ‡ marks matter)
 
     @abstractmethod
     def score(self, frame: pd.DataFrame) -> pd.Series:
@@ -125,6 +126,7 @@ def _per_seed(frame: pd.DataFrame, value: pd.Series) -> pd.Series:
 @SELECTIONS.register("best_id_val")
 class BestIdValidation(Selection):
     name = "best_id_val"
+    on_id_val = True
     summary = ("Model selection `best_id_val`: per method, the configuration (and WiSE α) with the "
                "best mean ID-validation accuracy over seeds.")
     alpha_basis = "by ID val"

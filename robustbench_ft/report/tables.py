@@ -86,7 +86,7 @@ def entries(frame: pd.DataFrame, rule: Selection) -> list[Entry]:
         if choice.among > 1:  # configurations that differ in no column are told by their digest
             settings = _distinguishing(choice, frame) or f"config {choice.config}"
         label = method_label(choice.method)
-        if tunes_on_val(choice.method):
+        if rule.on_id_val and tunes_on_val(choice.method):
             label += f" {VAL_TUNED}"
         if settings and not rule.one_per_method:
             label += f" ({settings})"
@@ -116,7 +116,8 @@ def _table_rows(entries_: list[Entry], rule: Selection, alpha: float) -> list[tu
         fixed = rows[(rows["alpha"] - alpha).abs() < 1e-9]
         if len(fixed):
             out.append((f"{entry.label} (α={alpha:g})", entry, fixed))
-        out.append((f"{entry.label} (best α={chosen:g} {rule.alpha_basis}) {VAL_TUNED}", entry,
+        mark = f" {VAL_TUNED}" if rule.on_id_val else ""
+        out.append((f"{entry.label} (best α={chosen:g} {rule.alpha_basis}){mark}", entry,
                     rows[(rows["alpha"] - chosen).abs() < 1e-9]))
     return out
 
@@ -127,7 +128,10 @@ def tunes_on_val(method: str) -> str | None:
 
 
 def val_tuned_note(entries_: list[Entry], rule: Selection) -> list[str]:
-    """The note that explains the ‡ marks, naming what each marked row fitted."""
+    """The note that explains the ‡ marks, naming what each marked row fitted (only under a rule
+    that selects on ID validation too: an oracle rule selects on other data)."""
+    if not rule.on_id_val:
+        return []
     fitted = [f"{e.label.replace(' ' + VAL_TUNED, '')}: {tunes_on_val(e.choice.method)}"
               for e in entries_ if tunes_on_val(e.choice.method)]
     if any(e.choice.alpha is not None for e in entries_):
@@ -135,8 +139,8 @@ def val_tuned_note(entries_: list[Entry], rule: Selection) -> list[str]:
     if not fitted:
         return []
     return [f"{VAL_TUNED} fitted on the ID validation split inside its own post-hoc step ({'; '.join(fitted)}), "
-            f"then selected by `{rule.name}`: where that rule uses ID validation too, the split has been used "
-            f"twice and is no longer a clean selection signal for these rows."]
+            f"then selected by `{rule.name}` on the same split: it has been used twice and is no longer a clean "
+            f"selection signal for these rows."]
 
 
 def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
