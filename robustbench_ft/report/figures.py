@@ -167,7 +167,9 @@ def plot_effective_robustness(frame: pd.DataFrame, out: Path, alpha: float, fit:
         ax.plot(ref[:, 0], ref[:, 1], "o", mfc="none", color="gray", ms=5, label="ID-only models")
     lows, highs = [*ref[:, 0], *per["id"]], [*ref[:, 0], *per["id"]]
     xs = np.linspace(max(0.01, min(lows) - 0.02), min(0.99, max(highs) + 0.02), 100)
-    ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label="their lines (logit axes)")
+    slopes = [line.slope for line in fit.lines.values()]
+    span = f"{min(slopes):.2f}" if len(set(slopes)) == 1 else f"{min(slopes):.2f} to {max(slopes):.2f}"
+    ax.plot(xs, fit.predict(xs), "--", color="gray", lw=1, label=f"ID-only lines' mean (slopes {span})")
     zeroshot = _zeroshot_entries(frame)
     for i, entry in enumerate(_ordered(frame, per.index)):
         ax.plot(per.loc[entry, "id"], per.loc[entry, "ood"], ls="none", label=entry, **_point_style(entry, i, zeroshot))
