@@ -57,7 +57,7 @@ def test_a_method_is_chosen_only_among_its_requested_configurations(tmp_path):
     assert chosen["ft"].config == configs["ft@0.0003"]  # 6e-4 scored best but was only an ingredient
     assert (chosen["ft"].among, chosen["ft"].built_only) == (2, 1)
     table = to_markdown(build_table(frame, ["acc"], rule=rule))
-    assert "FT: 1 more configurations in the results were only built on" in table
+    assert "FT: 1 more configurations in the results were not requested for it" in table
 
 
 def test_budgets_count_configurations_and_every_run_built_on_once_per_seed(tmp_path):

@@ -148,8 +148,9 @@ def selection_notes(entries_: list[Entry], rule: Selection) -> list[str]:
     if rule.one_per_method:
         notes += [f"{e.label}: {e.settings} (of {e.choice.among} configurations)"
                   for e in entries_ if e.choice.among > 1]
-    notes += [f"{e.label}: {e.choice.built_only} more configurations in the results were only built on by "
-              f"other methods (e.g. a soup's ingredients) and are not part of its selection"
+    notes += [f"{e.label}: {e.choice.built_only} more configurations in the results were not requested for it "
+              f"(planned only as other methods' inputs, e.g. a soup's ingredients, or asked for by another "
+              f"request than the one reported) and are not part of its selection"
               for e in entries_ if e.choice.built_only]
     oracle = [e.label for e in entries_ if (e.choice.rows["selection"] == "id_test").any()]
     if oracle:
