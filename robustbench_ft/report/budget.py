@@ -33,28 +33,34 @@ class Budget:
         return f"{self.configurations} {noun}, {self.train_steps:,.0f} steps, {minutes}"
 
 
-def run_costs(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per run of the frame: seed, train_steps, compute_s and the runs it builds on."""
+RunCost = tuple[int, float, float, tuple[str, ...]]  # seed, training steps, compute seconds, built on
+
+
+def run_costs(frame: pd.DataFrame) -> dict[str, RunCost]:
+    """run digest -> its seed, training steps, compute seconds and the runs it builds on."""
     if "train_steps" not in frame:
-        return pd.DataFrame(columns=["seed", "train_steps", "compute_s", "built_on"])
-    runs = frame.drop_duplicates("run").set_index(frame.drop_duplicates("run")["run"].astype(str))
-    return runs[["seed", "train_steps", "compute_s", "built_on"]].astype({"built_on": str})
+        return {}
+    runs = frame.drop_duplicates("run")
+    return {str(run): (int(seed), float(steps), float(compute), tuple(str(built).split()))
+            for run, seed, steps, compute, built in zip(runs["run"], runs["seed"], runs["train_steps"],
+                                                        runs["compute_s"], runs["built_on"])}
 
 
-def budget_of(choice: Choice, costs: pd.DataFrame) -> Budget:
+def budget_of(choice: Choice, costs: dict[str, RunCost]) -> Budget:
     """The cost of `choice`'s search, per seed (see the module docstring)."""
     seen: set[str] = set()
-    todo = [r for r in choice.runs if r in costs.index]
+    todo = [r for r in choice.runs if r in costs]
     while todo:
         run = todo.pop()
         if run in seen:
             continue
         seen.add(run)
-        todo += [d for d in str(costs.at[run, "built_on"]).split() if d in costs.index and d not in seen]
-    spent = costs.loc[sorted(seen)]
-    seeds = max(1, spent["seed"].nunique()) if len(spent) else 1
-    compute = spent["compute_s"].sum(min_count=len(spent)) if len(spent) else float("nan")
-    return Budget(choice.among, float(spent["train_steps"].sum()) / seeds, float(compute) / seeds)
+        todo += [d for d in costs[run][3] if d in costs and d not in seen]
+    spent = [costs[run] for run in seen]
+    seeds = max(1, len({cost[0] for cost in spent}))
+    compute = [cost[2] for cost in spent]
+    total = float("nan") if not compute or any(np.isnan(compute)) else sum(compute)
+    return Budget(choice.among, sum(cost[1] for cost in spent) / seeds, total / seeds)
 
 
 def budget_notes(labelled: list[tuple[str, Choice]], frame: pd.DataFrame) -> list[str]:
