@@ -32,7 +32,7 @@ from ..core.identity import SPEC_VERSION
 from ..core.registry import UnknownNameError
 from ..core.spec import RunSpec
 from .layout import ResultsTree, RunFolder, UnreadableFileError
-from .lock import RunBusyError
+from .lock import RunBusyError, RunLock
 from .requests import RequestLog
 
 # Version-1 hyper-parameters that version 2 derives instead: (method, key) -> the field of the
@@ -172,13 +172,18 @@ def _supersede(folder: RunFolder, target: RunFolder, tree: ResultsTree, outcome:
         return
     try:
         with folder.lock() as lock:
-            aside.path.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(folder.path, aside.path)
-            lock.relocate(aside.path)
+            _rename(folder, aside, lock)
     except (RunBusyError, OSError) as err:
         outcome.not_migrated.append((folder.path, f"the same run as {target.path}, not moved aside ({err})"))
     else:
         outcome.superseded.append((folder.path, aside.path, target.path))
+
+
+def _rename(folder: RunFolder, dest: RunFolder, lock: RunLock) -> None:
+    """`folder` renamed to `dest` under its held lock, which moves with it."""
+    dest.path.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(folder.path, dest.path)
+    lock.relocate(dest.path)
 
 
 def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int
@@ -189,9 +194,7 @@ def _move(folder: RunFolder, target: RunFolder, spec: RunSpec, version: int
     with folder.lock() as lock:
         result = folder.read_result() if folder.result_file.is_file() else None  # read before any change
         if target.path != folder.path:
-            target.path.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(folder.path, target.path)
-            lock.relocate(target.path)
+            _rename(folder, target, lock)
         if result is not None and result.run != spec.digest():
             target.write_result(result.renamed(spec.digest(), spec.config_digest(), spec.identity(),
                                                spec.to_dict(), version))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..core.atomic import atomic_write_text
 from .layout import ResultsTree, UnreadableFileError
@@ -62,11 +62,7 @@ class RequestLog:
         if not renamed or not self.path.is_file():
             return
         lines = []
-        for line in self.path.read_text().splitlines():
-            try:
-                entry = Request(**json.loads(line))
-            except (ValueError, TypeError):
-                continue
+        for entry in _entries(self.path.read_text()):
             method, config = renamed.get((entry.method, entry.config), (entry.method, entry.config))
             lines.append(json.dumps(asdict(Request(entry.benchmark, method, config, entry.source))) + "\n")
         atomic_write_text(self.path, "".join(lines))
@@ -82,12 +78,13 @@ class RequestLog:
         except (OSError, UnicodeDecodeError) as err:
             raise UnreadableFileError(self.path, f"{type(err).__name__}: {err}",
                                       "every run counts as requested") from err
-        out = set()
-        for line in text.splitlines():
-            try:
-                entry = Request(**json.loads(line))
-            except (ValueError, TypeError):
-                continue  # a torn last line from a killed launcher
-            if source is None or entry.source == source:
-                out.add((entry.method, entry.config))
-        return out
+        return {(e.method, e.config) for e in _entries(text) if source is None or e.source == source}
+
+
+def _entries(text: str) -> Iterator[Request]:
+    """The log's requests; a torn line (a killed launcher's last) is skipped."""
+    for line in text.splitlines():
+        try:
+            yield Request(**json.loads(line))
+        except (ValueError, TypeError):
+            continue

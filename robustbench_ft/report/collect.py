@@ -133,19 +133,22 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
         skipped.append((str(folder.path), "; ".join([why, *seen.problems])))
-    for info, _ in parsed:
-        info["requested"] = requested is None or (info["method"], info["config"]) in requested
-    return Collection(_frame(parsed), skipped, folders)
+    return Collection(_frame(_mark_requested(parsed, requested)), skipped, folders)
 
 
 def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str]] | None = None
                        ) -> pd.DataFrame:
     """The tidy frame of result records already in memory (e.g. those a grid just produced); a
     record counts as requested when its (method, config) is in `requested` (None: every one)."""
-    parsed = [_parse(r) for r in results]
+    return _frame(_mark_requested([_parse(r) for r in results], requested))
+
+
+def _mark_requested(parsed: list[tuple[dict[str, Any], dict[str, list]]], requested: set[tuple[str, str]] | None
+                    ) -> list[tuple[dict[str, Any], dict[str, list]]]:
+    """Each run's `requested` column: its (method, config) was asked for (None: every run was)."""
     for info, _ in parsed:
         info["requested"] = requested is None or (info["method"], info["config"]) in requested
-    return _frame(parsed)
+    return parsed
 
 
 def _parse(result: RunResult) -> tuple[dict[str, Any], dict[str, list]]:

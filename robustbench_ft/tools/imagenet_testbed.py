@@ -30,6 +30,7 @@ import yaml
 
 from ..core.atomic import atomic_write_text
 from ..core.config import ConfigError
+from ..report.robustness import logit
 
 # The harness's ImageNet OOD split -> the testbed's column (results.csv).
 SHIFTS = {"imagenet-v2": "imagenetv2-matched-frequency-format-val", "imagenet-r": "imagenet-r",
@@ -40,11 +41,6 @@ MIN_VAL = 55.0
 def standard_models(types_source: str) -> set[str]:
     """The model names `model_types.py` maps to ModelTypes.STANDARD (read as text, never run)."""
     return set(re.findall(r"^'([^']+)':\s*ModelTypes\.STANDARD,", types_source, flags=re.M))
-
-
-def _logit(percent: np.ndarray) -> np.ndarray:
-    p = np.clip(percent / 100.0, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
 
 
 def fits_from_testbed(folder: Path) -> dict[str, Any]:
@@ -61,7 +57,7 @@ def fits_from_testbed(folder: Path) -> dict[str, Any]:
     fits = {}
     for split, column in SHIFTS.items():
         rows = used[["val", column]].dropna()
-        x, y = _logit(rows["val"].to_numpy(float)), _logit(rows[column].to_numpy(float))
+        x, y = logit(rows["val"].to_numpy(float) / 100), logit(rows[column].to_numpy(float) / 100)
         slope, intercept = np.polyfit(x, y, 1)
         fits[split] = {"slope": round(float(slope), 4), "intercept": round(float(intercept), 4),
                        "r": round(float(np.corrcoef(x, y)[0, 1]), 3), "models": int(len(rows)),
