@@ -118,3 +118,16 @@ def test_the_table_a_run_prints_counts_only_what_it_requested(tmp_path):
     frame = frame_from_results(results, {("ft", configs["ft@0.0003"]), ("ft+soup", configs["ft+soup@0.0003"])})
     chosen = {e.choice.method: e.choice for e in entries(frame, selection_rule())}
     assert (chosen["ft"].among, chosen["ft"].built_only) == (1, 2)
+
+
+def test_a_source_that_made_no_request_is_one_clear_line(tmp_path, capsys):
+    from robustbench_ft.cli.main import main
+    _soup_folder(tmp_path)
+    args = ["report", "--results", str(tmp_path), "--out", str(tmp_path / "r"), "--requested-by", "sweep typo"]
+    assert main(args) == 2  # no log at all
+    assert "requested.jsonl does not exist" in capsys.readouterr().err
+    RequestLog(tmp_path).append([Request("toy", "ft", "abc", "sweep real")])
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no request came from 'sweep typo'; the sources logged are 'sweep real'" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

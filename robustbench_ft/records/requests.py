@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..core.atomic import atomic_write_text
+from ..core.config import ConfigError
 from .layout import ResultsTree, UnreadableFileError
 
 BEFORE_LOG = "before the log"
@@ -70,15 +71,22 @@ class RequestLog:
     def requested(self, source: str | None = None) -> set[tuple[str, str]] | None:
         """Every requested (method, config), or those of one `source`; None when the folder has no
         log, and then every run counts as requested (a config digest names the benchmark too). An
-        unreadable log raises UnreadableFileError."""
+        unreadable log raises UnreadableFileError, a `source` that made no request a ConfigError."""
         try:
             text = self.path.read_text()
         except FileNotFoundError:
+            if source is not None:
+                raise ConfigError(f"{self.path} does not exist: no run or sweep logged its requests there, so "
+                                  f"none came from {source!r}") from None
             return None
         except (OSError, UnicodeDecodeError) as err:
             raise UnreadableFileError(self.path, f"{type(err).__name__}: {err}",
                                       "every run counts as requested") from err
-        return {(e.method, e.config) for e in _entries(text) if source is None or e.source == source}
+        entries = list(_entries(text))
+        if source is not None and all(e.source != source for e in entries):
+            known = ", ".join(repr(s) for s in dict.fromkeys(e.source for e in entries)) or "none"
+            raise ConfigError(f"{self.path}: no request came from {source!r}; the sources logged are {known}")
+        return {(e.method, e.config) for e in entries if source is None or e.source == source}
 
 
 def _entries(text: str) -> Iterator[Request]:
