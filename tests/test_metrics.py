@@ -56,3 +56,43 @@ def test_split_metrics_keys():
                                 torch.randn(5, 4), 1.0)
     assert set(out) == {"acc", "nll", "ece", "feature_distortion", "energy_gap"}
     assert out["feature_distortion"] == 0.0 and out["energy_gap"] == 0.0
+
+
+def test_macro_f1_by_hand():
+    # labels 0 0 1 2, predictions 0 1 1 3 (class 3 never a label: it does not count, but predicting
+    # it costs class 2 its recall). F1: class 0 2*1/(1+2)=2/3, class 1 2*1/(2+1)=2/3, class 2 0.
+    labels = torch.tensor([0, 0, 1, 2])
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 3]), 4).float()
+    assert metrics.macro_f1(logits, labels) == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+
+
+def test_macro_f1_matches_scikit_learn_as_wilds_calls_it():
+    sklearn_metrics = pytest.importorskip("sklearn.metrics")
+    generator = torch.Generator().manual_seed(0)
+    for classes in (3, 20, 182):
+        labels = torch.randint(0, classes, (500,), generator=generator)
+        logits = torch.randn(500, classes, generator=generator) + 2 * torch.nn.functional.one_hot(labels, classes)
+        expected = sklearn_metrics.f1_score(labels.numpy(), logits.argmax(-1).numpy(), average="macro",
+                                            labels=labels.unique().numpy())
+        assert metrics.macro_f1(logits, labels) == pytest.approx(expected, abs=1e-12)
+
+
+def test_worst_group_accuracy_by_hand_and_with_groups_left_out():
+    labels = torch.tensor([0, 1, 0, 1, 1, 0])
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 1, 1, 1, 0, 1]), 2).float()
+    groups = torch.tensor([0, 0, 1, 1, 2, 2])  # accuracies: 1, 1/2, 0
+    assert metrics.worst_group_accuracy(logits, labels, groups) == 0.0
+    assert metrics.worst_group_accuracy(logits, labels, groups, torch.tensor([True, True, False])) == 0.5
+    # a group id with no image (3 is declared by `counted` but absent) does not compete
+    assert metrics.worst_group_accuracy(logits, labels, groups, torch.tensor([True, True, False, True])) == 0.5
+
+
+def test_split_metrics_adds_the_benchmarks_own_metrics():
+    logits = torch.randn(6, 3)
+    feats = torch.nn.functional.normalize(torch.randn(6, 4), dim=-1)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    out = metrics.split_metrics(logits, labels, feats, feats, torch.randn(5, 4), 1.0, extra=("macro_f1",),
+                                groups=torch.tensor([0, 0, 0, 1, 1, 1]))
+    assert out["macro_f1"] == metrics.macro_f1(logits, labels)
+    assert out["worst_group_acc"] == min(metrics.accuracy(logits[:3], labels[:3]),
+                                         metrics.accuracy(logits[3:], labels[3:]))

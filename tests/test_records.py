@@ -105,7 +105,8 @@ def test_a_result_record_round_trips_and_a_malformed_one_is_named(tmp_path, mini
     written = json.loads(folder.result_file.read_text())
     assert RunResult.from_json(written) == result and result.to_json() == written
     assert list(written) == ["schema", "run", "config", "benchmark", "identity", "spec", "id_split", "ood_splits",
-                             "train", "records", "bad_images", "seconds", "processes", "built_on"]
+                             "train", "records", "bad_images", "seconds", "processes", "built_on", "metrics"]
+    assert written["metrics"] == {"primary": ["acc"], "select_on": "acc"} and result.select_on == "acc"
     folder.result_file.write_text(json.dumps({**written, "records": [{"splits": {"photo": 3}}]}))
     with pytest.raises(Exception, match=r"result.json: unreadable \(not a result record: "):
         folder.read_result()

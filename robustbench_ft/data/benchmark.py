@@ -26,11 +26,31 @@ from ..core.registry import Registry
 FAMILIES: Registry[type["Benchmark"]] = Registry("benchmark family")
 
 
+@dataclass(frozen=True)
+class Groups:
+    """Which group each image of a split belongs to (FMoW: its region), for worst-group accuracy.
+    `counted` says which groups compete for the worst (WILDS leaves FMoW's 'Other' region out)."""
+
+    ids: torch.Tensor                  # (N,) int64 group id per image
+    names: tuple[str, ...]             # group id -> name
+    counted: tuple[bool, ...]          # group id -> whether it competes
+
+    def mask(self) -> torch.Tensor:
+        return torch.tensor(self.counted, dtype=torch.bool)
+
+    def take(self, rows: list[int] | torch.Tensor) -> "Groups":
+        return Groups(self.ids[torch.as_tensor(rows, dtype=torch.long)], self.names, self.counted)
+
+
 class Split(Protocol):
     """What the trainer and the evaluator need of a split, wherever its images live."""
 
     labels: torch.Tensor               # (N,) int64, indices into the benchmark's classes
     class_subset: list[int] | None     # the classes this split can hold; None: all of them
+    groups: Groups | None              # group labels for worst-group accuracy; None: no groups
+
+    def subset(self, rows: list[int]) -> "Split":
+        """The split's images at `rows` (in that order): a low-shot training set."""
 
     def __len__(self) -> int: ...
 
@@ -63,6 +83,12 @@ class ImageSet:
     images: torch.Tensor
     labels: torch.Tensor
     class_subset: list[int] | None = None
+    groups: Groups | None = None
+
+    def subset(self, rows: list[int]) -> "ImageSet":
+        index = torch.as_tensor(rows, dtype=torch.long)
+        return ImageSet(self.images[index], self.labels[index], self.class_subset,
+                        None if self.groups is None else self.groups.take(index))
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4 or self.images.shape[1] != 3:
@@ -190,6 +216,7 @@ class Benchmark(ABC):
         self.ood_splits: list[str] = require(config, "ood_splits", list, source)
         self.train_defaults: dict[str, Any] = train_budget(config)
         self.augment: list[str] = list(config.get("augment", ["hflip"]))
+        self.primary_metrics, self.select_on, self.group_name = _metric_roles(config, source)
         self.skip_bad_images: bool = bool(config.get("skip_bad_images", False))
         self.workers = workers
         self.data_root_given = data_root
@@ -198,6 +225,16 @@ class Benchmark(ABC):
     @abstractmethod
     def classes(self) -> list[str]:
         """Class names as prompts use them, in label order."""
+
+    @property
+    def extra_metrics(self) -> tuple[str, ...]:
+        """Metrics beyond every split's own (acc, nll, ece, ...) that this benchmark reports or selects on."""
+        return tuple(m for m in ("macro_f1",) if m in (*self.primary_metrics, self.select_on))
+
+    def metric_roles(self) -> dict[str, Any]:
+        """What a run's record says of the benchmark's metrics (the report reads it, not the YAML)."""
+        roles: dict[str, Any] = {"primary": list(self.primary_metrics), "select_on": self.select_on}
+        return {**roles, "groups": self.group_name} if self.group_name else roles
 
     @property
     def test_splits(self) -> list[str]:
@@ -243,6 +280,30 @@ class Benchmark(ABC):
         if split not in self.test_splits:
             raise ConfigError(f"benchmark {self.name!r} has no test split {split!r}; it has {self.test_splits}")
         return split
+
+
+METRICS = ("acc", "macro_f1", "worst_group_acc")  # what `metrics: primary / select_on` may name
+
+
+def _metric_roles(config: dict[str, Any], source: Path) -> tuple[list[str], str, str | None]:
+    """(primary metrics in table order, the ID validation metric of model selection, the name of the
+    worst-group metric's grouping) from the YAML's `metrics:` (default: accuracy, no groups):
+
+        metrics: {primary: [worst_group_acc, acc], select_on: acc, groups: region}   # FMoW
+    """
+    declared = config.get("metrics") or {}
+    if not isinstance(declared, dict):
+        raise ConfigError(f"{source}: 'metrics' must be a mapping (primary, select_on, groups)")
+    primary = declared.get("primary", ["acc"])
+    primary = [primary] if isinstance(primary, str) else list(primary)
+    select_on = str(declared.get("select_on", "acc"))
+    unknown = [m for m in [*primary, select_on] if m not in METRICS]
+    if unknown or not primary:
+        raise ConfigError(f"{source}: metrics {unknown or 'none'} in 'metrics:'; known: {', '.join(METRICS)}")
+    groups = declared.get("groups")
+    if "worst_group_acc" in [*primary, select_on] and not groups:
+        raise ConfigError(f"{source}: 'worst_group_acc' needs 'metrics: groups:' (what the groups are, e.g. region)")
+    return primary, select_on, None if groups is None else str(groups)
 
 
 def load_benchmark(name_or_path: str, data_root: str | None = None, workers: int | None = None,

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..core.config import DATA_ROOT_ENV
-from .benchmark import Benchmark, DataCheck, DataMissingError
+from .benchmark import Benchmark, DataCheck, DataMissingError, Groups
 from .files import FileSplit, default_workers, holdout, listed, undecodable
 
 
@@ -76,9 +76,10 @@ class FileBenchmark(Benchmark):
     def check_available(self) -> None:
         self.root  # noqa: B018  (resolving the root is the check)
 
-    def split(self, paths: list[str], labels: list[int], class_subset: list[int] | None = None) -> FileSplit:
+    def split(self, paths: list[str], labels: list[int], class_subset: list[int] | None = None,
+              groups: Groups | None = None) -> FileSplit:
         made = FileSplit(paths, torch.tensor(labels, dtype=torch.long), class_subset, self.skip_bad_images,
-                         default_workers() if self.workers is None else self.workers)
+                         default_workers() if self.workers is None else self.workers, groups=groups)
         self._made.append(made)
         return made
 

@@ -16,6 +16,7 @@ run's record lists it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler, default_collate, get_worker_info
 
 from ..core.config import ConfigError
-from .benchmark import shard_rows, shuffled_index_batches
+from .benchmark import Groups, shard_rows, shuffled_index_batches
 from .eval_cache import EvalCache
 
 
@@ -60,8 +61,7 @@ class _Decoded(Dataset):
     def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, int] | _Undecodable:
         index, seed = item
         try:
-            with Image.open(self.split.paths[index]) as image:
-                image = image.convert("RGB")
+            image = self.split.open_image(index)
         except Exception as err:  # PIL raises many kinds on a truncated or non-image file
             return _Undecodable(index, f"{type(err).__name__}: {err}")
         label = int(self.split.labels[index])
@@ -110,6 +110,7 @@ class FileSplit:
     skip_bad_images: bool = False
     workers: int = field(default_factory=default_workers)
     bad_images: set[str] = field(default_factory=set)  # files skipped so far (skip_bad_images)
+    groups: Groups | None = None
 
     def __post_init__(self) -> None:
         self.paths = [p if isinstance(p, str) else os.fspath(p) for p in self.paths]
@@ -118,6 +119,16 @@ class FileSplit:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def subset(self, rows: list[int]) -> "FileSplit":
+        index = torch.as_tensor(rows, dtype=torch.long)
+        return dataclasses.replace(self, paths=[self.paths[i] for i in index.tolist()], labels=self.labels[index],
+                                   bad_images=set(), groups=None if self.groups is None else self.groups.take(index))
+
+    def open_image(self, index: int) -> Image.Image:
+        """The image at `index` as RGB (a file here; an array row in `ArraySplit`)."""
+        with Image.open(self.paths[index]) as image:
+            return image.convert("RGB")
 
     def _loader(self, pixels: Callable, inputs: Any, batch_sampler: Any, device: torch.device | str,
                 persistent: bool) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..data.benchmark import Split
 from ..models.classifier import ImageClassifier
-from .metrics import accuracy, split_metrics
+from .metrics import accuracy, macro_f1, split_metrics, worst_group_accuracy
 from .workbench import Workbench
 
 ORACLE_VAL_FRACTION = 0.2  # DomainBed's holdout fraction for its test-domain oracle
@@ -51,6 +51,28 @@ def restrict(logits: torch.Tensor, labels: torch.Tensor, class_subset: list[int]
 Metrics = dict[str, dict[str, float]]  # split -> metric -> value
 
 
+def _groups_of(images: Split, rows: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """(group id per output row, which groups compete) of a split with groups; (None, None) without,
+    or when a skipped undecodable file left the outputs shorter than the split (rows unknown)."""
+    groups = getattr(images, "groups", None)
+    if groups is None or len(groups.ids) != rows:
+        return None, None
+    return groups.ids, groups.mask()
+
+
+def score(metric: str, logits: torch.Tensor, labels: torch.Tensor, images: Split) -> float:
+    """One selection metric (a benchmark's `select_on`) of outputs on a split."""
+    logits, labels = restrict(logits, labels, images.class_subset)
+    if metric == "macro_f1":
+        return macro_f1(logits, labels)
+    if metric == "worst_group_acc":
+        groups, counted = _groups_of(images, len(labels))
+        if groups is None:
+            raise ValueError("worst-group accuracy needs the split's group labels")
+        return worst_group_accuracy(logits, labels, groups, counted)
+    return accuracy(logits, labels)
+
+
 def evaluate(classifier: nn.Module, workbench: Workbench) -> Metrics:
     """{split: {metric: value}} over the ID test split and every OOD split."""
     return evaluate_each([classifier], workbench)[0]
@@ -76,13 +98,15 @@ def evaluate_with_oracle_parts(classifiers: Sequence[nn.Module], workbench: Work
         reference = workbench.zeroshot_outputs(split)
         computed = iter(workbench.predict_each(run, images, f"evaluating {split}") if run else [])
         held_out = oracle_val_mask(benchmark.name, split, len(reference.labels)) if split != benchmark.id_split else None
+        groups, counted = _groups_of(images, len(reference.labels))
         for (whole, val, rest), zs in zip(results, is_zeroshot):
             out = reference if zs else next(computed)
             logits, labels = restrict(out.logits, out.labels, images.class_subset)
 
             def metrics(rows=slice(None)) -> dict[str, float]:
                 return split_metrics(logits[rows], labels[rows], out.features[rows], reference.features[rows],
-                                     workbench.energy_text_features, workbench.logit_scale)
+                                     workbench.energy_text_features, workbench.logit_scale, benchmark.extra_metrics,
+                                     None if groups is None else groups[rows], counted)
             whole[split] = metrics()
             if held_out is not None and held_out.any():
                 val[split], rest[split] = metrics(held_out), metrics(~held_out)
@@ -90,21 +114,23 @@ def evaluate_with_oracle_parts(classifiers: Sequence[nn.Module], workbench: Work
 
 
 def val_accuracy_each(classifiers: Sequence[nn.Module], workbench: Workbench) -> list[float]:
-    """ID validation accuracy of every classifier, the split read once for all of them."""
-    return _accuracies(classifiers, workbench, workbench.benchmark.val_set(), "ID validation")
+    """The ID validation score of every classifier, the split read once for all of them: accuracy,
+    or the metric the benchmark selects on (`metrics: select_on`, iWildCam's macro-F1)."""
+    return _scores(classifiers, workbench, workbench.benchmark.val_set(), "ID validation")
 
 
-def _accuracies(classifiers: Sequence[nn.Module], workbench: Workbench, images: Split, what: str) -> list[float]:
-    return [accuracy(*restrict(out.logits, out.labels, images.class_subset))
-            for out in workbench.predict_each(classifiers, images, what)]
+def _scores(classifiers: Sequence[nn.Module], workbench: Workbench, images: Split, what: str) -> list[float]:
+    metric = workbench.benchmark.select_on
+    return [score(metric, out.logits, out.labels, images) for out in workbench.predict_each(classifiers, images, what)]
 
 
 def val_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
-    """Accuracy on the ID validation split: the model-selection signal."""
-    return _accuracies([classifier], workbench, workbench.benchmark.val_set(), "ID validation")[0]
+    """The ID validation score (accuracy unless the benchmark selects on another metric): the
+    model-selection signal."""
+    return _scores([classifier], workbench, workbench.benchmark.val_set(), "ID validation")[0]
 
 
 def id_test_accuracy(classifier: ImageClassifier, workbench: Workbench) -> float:
-    """Accuracy on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
+    """The same score on the ID test split: the signal of `selection: id_test`, the paper code's oracle."""
     benchmark = workbench.benchmark
-    return _accuracies([classifier], workbench, benchmark.test_set(benchmark.id_split), "ID test")[0]
+    return _scores([classifier], workbench, benchmark.test_set(benchmark.id_split), "ID test")[0]

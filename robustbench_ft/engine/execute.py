@@ -121,7 +121,7 @@ def _compute(spec: RunSpec, root: Path, folder: RunFolder | None, device: torch.
         evaluations=evaluations, train=summary,
         bad_images=benchmark.bad_images(),  # undecodable files skipped (skip_bad_images)
         seconds=round(time.time() - started, 2), processes=dist.world_size,
-        built_on=[dep.digest() for dep in method.dependencies()])
+        built_on=[dep.digest() for dep in method.dependencies()], metrics=benchmark.metric_roles())
 
 
 def _train(model: ImageClassifier, method: Method, ctx: EngineContext, folder: RunFolder,

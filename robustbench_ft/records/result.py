@@ -6,13 +6,16 @@
      "records": [{"alpha"?: a, "val_acc": v, "splits": {split: {metric: value}},
                   "ood_val": {ood split: {metric: value}}, "ood_rest": {...}}, ...],
      "bad_images": [...], "seconds": s, "processes": n, "built_on": [digest, ...],
+     "metrics"?: {"primary": [metric, ...], "select_on": metric, "groups"?: name},
      "migrated_from"?: {...}}
 
 `records` holds one Evaluation per evaluated variant (one for ordinary methods, one per alpha for
 WiSE). Schema-1 records (written before spec version 2: no `config` nor `identity`, flat
 hyper-parameters) are read as they are, their configuration named 'v1-<digest of the old spec>';
 `robustbench-ft migrate` rewrites them (records/migrate.py). `built_on` (the runs a run builds on,
-so a report can count what a row cost) is empty in records written before it existed. Field
+so a report can count what a row cost) is empty in records written before it existed. `metrics`
+says which metrics the benchmark reports first and which one `val_acc` holds (`select_on`: accuracy
+unless the benchmark selects on another, e.g. iWildCam's macro-F1); absent: accuracy. Field
 meanings: docs/records.md.
 """
 
@@ -87,6 +90,14 @@ def _metrics_per_split(splits: Any, key: str) -> dict[str, dict[str, float]]:
     return {str(s): {str(k): float(v) for k, v in m.items()} for s, m in splits.items()}
 
 
+def _metric_roles(roles: Any) -> dict[str, Any]:
+    if roles is None:
+        return {}
+    if not isinstance(roles, Mapping) or not isinstance(roles.get("primary", []), list):
+        raise TypeError("'metrics' must map 'primary' to a list of metrics")
+    return dict(roles)
+
+
 @dataclass(frozen=True)
 class RunResult:
     """The final record of a run; `schema` is the version it was read from (written as today's)."""
@@ -106,6 +117,16 @@ class RunResult:
     migrated_from: Mapping[str, Any] | None = None
     schema: int = RESULT_SCHEMA
     built_on: list[str] = field(default_factory=list)  # digests of the runs it builds on (WiSE's FT run)
+    metrics: Mapping[str, Any] = field(default_factory=dict)  # the benchmark's metric roles; {}: accuracy
+
+    @property
+    def primary_metrics(self) -> list[str]:
+        return [str(m) for m in self.metrics.get("primary", ["acc"])]
+
+    @property
+    def select_on(self) -> str:
+        """What `val_acc` of this run's evaluations measures on ID validation."""
+        return str(self.metrics.get("select_on", "acc"))
 
     @property
     def method(self) -> str:
@@ -137,6 +158,8 @@ class RunResult:
                "ood_splits": list(self.ood_splits), "train": None if self.train is None else self.train.to_json(),
                "records": [e.to_json() for e in self.evaluations], "bad_images": list(self.bad_images),
                "seconds": self.seconds, "processes": self.processes, "built_on": list(self.built_on)}
+        if self.metrics:
+            out["metrics"] = dict(self.metrics)
         if self.migrated_from is not None:
             out["migrated_from"] = dict(self.migrated_from)
         return out
@@ -167,7 +190,8 @@ class RunResult:
                    train=None if train is None else TrainRecord.from_json(train),
                    bad_images=list(data.get("bad_images") or []), seconds=data.get("seconds"),
                    processes=int(data.get("processes", 1)), migrated_from=data.get("migrated_from"),
-                   schema=int(schema), built_on=[str(d) for d in data.get("built_on") or []])
+                   schema=int(schema), built_on=[str(d) for d in data.get("built_on") or []],
+                   metrics=_metric_roles(data.get("metrics")))
 
     def renamed(self, run: str, config: str, identity: Mapping[str, Any], spec: Mapping[str, Any],
                 spec_version: int) -> "RunResult":
