@@ -59,6 +59,8 @@ class Collection:
     frame: pd.DataFrame
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
     folders: dict[str, Path] = field(default_factory=dict)  # run digest -> its folder (metrics.jsonl)
+    # benchmark -> (its primary metrics in table order, the name of its groups), as its records say
+    primary: dict[str, tuple[list[str], str | None]] = field(default_factory=dict)
 
 
 def _settings(spec: dict[str, Any], nested_hparams: bool) -> dict[str, Any]:
@@ -122,6 +124,7 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
     except UnreadableFileError as err:
         requested, skipped = None, [(str(err.path), f"{err}")]
     folders: dict[str, Path] = {}
+    primary: dict[str, tuple[list[str], str | None]] = {}
     for folder in ResultsTree(Path(results_root)).runs():
         seen = folder.inspect()
         if seen.state is RunState.NEW:
@@ -129,11 +132,13 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
         if seen.result is not None:
             parsed.append(_parse(seen.result))
             folders[seen.result.run] = folder.path
+            if seen.result.metrics:
+                primary.setdefault(seen.result.benchmark, (seen.result.primary_metrics, seen.result.metrics.get("groups")))
             continue
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
         skipped.append((str(folder.path), "; ".join([why, *seen.problems])))
-    return Collection(_frame(_mark_requested(parsed, requested)), skipped, folders)
+    return Collection(_frame(_mark_requested(parsed, requested)), skipped, folders, primary)
 
 
 def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str]] | None = None

@@ -16,7 +16,7 @@ from .reference import reference_markdown
 from .robustness import baseline_for
 from .selection import DEFAULT_SELECTION, Selection, selection_rule
 from .significance import significance_markdown
-from .tables import FAMILIES, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
+from .tables import FAMILIES, PRIMARY, build_table, entries, selected_frame, to_csv, to_latex, to_markdown
 
 RENDERERS = {"md": to_markdown, "tex": to_latex, "csv": to_csv}
 PAGE = "html"  # not a per-table format: one page of everything, <out>/report.html
@@ -61,7 +61,8 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
     for benchmark, part in frame.groupby("benchmark", observed=True):
         section = Section(f"Benchmark: {benchmark}")
         written += _write_benchmark(part, str(benchmark), out / str(benchmark), formats, rule, alpha,
-                                    plots or PAGE in formats, echo, section, collection.folders, baseline)
+                                    plots or PAGE in formats, echo, section, collection.folders, baseline,
+                                    collection.primary.get(str(benchmark), (["acc"], None)))
         sections.append(section)
     if PAGE in formats:
         path = out / "report.html"
@@ -72,8 +73,11 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
 
 def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: list[str], rule: Selection,
                      alpha: float, plots: bool, echo: bool, section: Section,
-                     folders: dict[str, Path], baseline: Path | None = None) -> list[Path]:
-    """One benchmark's tables, notes and figures; each also goes into the page's section."""
+                     folders: dict[str, Path], baseline: Path | None = None,
+                     primary: tuple[list[str], str | None] = (["acc"], None)) -> list[Path]:
+    """One benchmark's tables, notes and figures; each also goes into the page's section. A
+    benchmark whose records name primary metrics other than accuracy alone (iWildCam's macro-F1,
+    FMoW's worst-region accuracy) gets their table first (primary.<fmt>)."""
     written: list[Path] = []
 
     def text_file(name: str, text: str, heading: str) -> None:
@@ -86,19 +90,22 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
     chosen = entries(part, rule)
     fit, no_fit = baseline_for(benchmark, list(dict.fromkeys(part.loc[part["role"] == "ood", "split"])), baseline)
     measured = set(part["metric"].unique())
-    for family, metrics in FAMILIES.items():
+    primary_metrics, groups = primary
+    families = ({PRIMARY: primary_metrics} if primary_metrics != ["acc"] else {}) | FAMILIES
+    for family, metrics in families.items():
         present = [m for m in metrics if m in measured]
         if not present:
             continue
-        table = build_table(part, present, alpha, rule, chosen, fit)
+        table = build_table(part, present, alpha, rule, chosen, fit if family == "accuracy" else None, groups)
         if family == "accuracy" and no_fit:
             table.notes.append(no_fit)
         section.add_table(family.capitalize(), table)
         for fmt in (f for f in formats if f in RENDERERS):
             atomic_write_text(folder / f"{family}.{fmt}", RENDERERS[fmt](table))
             written.append(folder / f"{family}.{fmt}")
-        if echo and family == "accuracy":
-            print(f"\n{benchmark}: accuracy (%), mean ± std over seeds\n\n{to_markdown(table)}")
+        if echo and family == next(iter(families)):
+            what = "accuracy (%)" if family == "accuracy" else "primary metrics (%)"
+            print(f"\n{benchmark}: {what}, mean ± std over seeds\n\n{to_markdown(table)}")
     id_split = str(part.loc[part["role"] == "id", "split"].iloc[0]) if (part["role"] == "id").any() else ""
     text_file("significance.md", significance_markdown(chosen), "Significance against FT and zero-shot")
     text_file("reference.md", reference_markdown(chosen, benchmark, id_split), "Measured and published")

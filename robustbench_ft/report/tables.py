@@ -29,9 +29,18 @@ FAMILIES: dict[str, list[str]] = {
     "distortion": ["feature_distortion", "energy_gap"],
 }
 METRIC_LABELS = {"acc": "Acc. (%)", "nll": "NLL", "ece": "ECE (%)",
-                 "feature_distortion": "Feature distortion", "energy_gap": "Energy gap"}
-PERCENT = {"acc", "ece"}
-HIGHER_IS_BETTER = {"acc"}
+                 "feature_distortion": "Feature distortion", "energy_gap": "Energy gap",
+                 "macro_f1": "Macro-F1 (%)", "worst_group_acc": "Worst-group acc. (%)"}
+PERCENT = {"acc", "ece", "macro_f1", "worst_group_acc"}
+HIGHER_IS_BETTER = {"acc", "macro_f1", "worst_group_acc"}
+PRIMARY = "primary"  # the family of a benchmark's own primary metrics, shown first where they are not accuracy alone
+
+
+def metric_label(metric: str, groups: str | None = None) -> str:
+    """A metric's name in a table; worst-group accuracy names the benchmark's groups ('Worst-region')."""
+    if metric == "worst_group_acc" and groups:
+        return f"Worst-{groups} acc. (%)"
+    return METRIC_LABELS.get(metric, metric)
 MEAN_OOD = "OOD mean"
 EFFECTIVE = "Eff. rob."  # effective robustness (robustness.py), accuracy tables only
 VAL_TUNED = "‡"  # the row fitted something on ID validation before the rule selected on it
@@ -179,12 +188,12 @@ def _cells_for(part: pd.DataFrame, metric: str, splits: list[str], ood: list[str
 
 def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
                 rule: Selection | None = None, chosen: list[Entry] | None = None,
-                fit: Baseline | None = None) -> Table:
+                fit: Baseline | None = None, groups: str | None = None) -> Table:
     """One table over `metrics` (one block of rows per metric) of one benchmark's frame.
 
     `chosen` is `entries(frame, rule)` when the caller has it already (one per report); with
     `fit`, accuracy rows gain an effective-robustness column against that baseline of ID-only
-    models (robustness.py).
+    models (robustness.py); `groups` names worst-group accuracy's groups (FMoW: region).
     """
     rule = rule or selection_rule()
     frame = table_rows(frame)  # a frame not yet in a rule's view: ID and OOD rows only
@@ -205,7 +214,7 @@ def build_table(frame: pd.DataFrame, metrics: list[str], alpha: float = 0.5,
         table.notes.append(fit.describe())
     for metric in metrics:
         for label, entry, part in _table_rows(chosen, rule, alpha):
-            row = label if len(metrics) == 1 else f"{label} · {METRIC_LABELS.get(metric, metric)}"
+            row = label if len(metrics) == 1 else f"{label} · {metric_label(metric, groups)}"
             table.rows.append(row)
             table.row_metric[row] = metric
             table.row_config[row] = entry.choice.config
