@@ -1,3 +1,3 @@
 """Imports every benchmark family module so each registers itself in FAMILIES."""
 
-from . import domainnet, embedded, folder, imagenet, wilds  # noqa: F401
+from . import cifar, domainnet, embedded, folder, imagenet, wilds  # noqa: F401

@@ -10,7 +10,7 @@ measures the harness at full size on it. One module per benchmark family registe
 
 from __future__ import annotations
 
-from . import domainnet, folder, imagenet, wilds  # noqa: F401  (register the writers)
+from . import cifar, domainnet, folder, imagenet, wilds  # noqa: F401  (register the writers)
 from .base import FAKERS, FakeTree, write_fake
 
 __all__ = ["FAKERS", "FakeTree", "write_fake"]
