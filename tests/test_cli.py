@@ -98,7 +98,7 @@ def test_unknown_report_format_is_a_clear_error(capsys, tmp_path):
 SAMPLE_VALUES = {  # a value other than the default for every RunSpec field a run flag sets
     "model": "tiny-clip", "pretrained": "none", "steps": 7, "batch_size": 8, "lr": 0.002, "weight_decay": 0.0,
     "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.5, "accum_steps": 2, "eval_every": 3,
-    "selection": "last", "precision": "fp32", "templates": "simple", "data_root": "/data/elsewhere", "workers": 0,
+    "selection": "last", "precision": "fp32", "templates": "simple", "shots": 4, "data_root": "/data/elsewhere", "workers": 0,
     "cache_dir": "/scratch/cache",
     "checkpoint_every": 5, "log": "tensorboard", "compile": True,
 }

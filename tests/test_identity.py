@@ -30,7 +30,8 @@ GOLDEN = {("ft", ()): "8f00d4097cd2", ("lipsum", (("lam", 2.0),)): "67829cac95ef
 SPEC_DEFAULTS_V2 = {"model": "tiny-clip", "pretrained": "embedded", "seed": 0, "steps": 370,
                     "batch_size": 128, "lr": 3e-4, "weight_decay": 0.1, "warmup_frac": 0.1,
                     "schedule": "cosine", "grad_clip": None, "accum_steps": 1, "eval_every": 74,
-                    "selection": "best_id_val", "precision": "auto", "templates": None, "data_root": None,
+                    "selection": "best_id_val", "precision": "auto", "templates": None, "shots": None,
+                    "data_root": None,
                     "workers": None, "cache_dir": None, "checkpoint_every": None, "log": None, "compile": False}
 # A hyper-parameter added later must default to the old behaviour (lipsum.text_pool), so that old
 # digests keep their meaning; a changed default needs a new spec version and a migration.
@@ -47,7 +48,7 @@ HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8, 
 CHANGED = {"model": "ViT-B-16", "pretrained": "openai", "seed": 1, "steps": 1, "batch_size": 2,
            "lr": 1e-5, "weight_decay": 0.0, "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0,
            "accum_steps": 2, "eval_every": 3, "selection": "last", "precision": "bf16", "templates": "simple",
-           "hparams": {"lam": 2.0}}
+           "shots": 4, "hparams": {"lam": 2.0}}
 NOT_IDENTITY = {"data_root": "/scratch/copy", "workers": 7, "cache_dir": "/scratch/cache", "checkpoint_every": 5,
                 "log": "tensorboard", "compile": True}
 

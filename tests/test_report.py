@@ -23,7 +23,8 @@ def test_collect_schema_and_skips(fixture_results):
     collection = collect(fixture_results)
     frame = collection.frame
     assert list(frame.columns) == ["benchmark", "method", "model", "pretrained", "config", "lr", "steps",
-                                   "batch_size", "selection", "alpha", "seed", "split", "role", "metric", "value", "run",
+                                   "batch_size", "shots", "selection", "alpha", "seed", "split", "role", "metric", "value",
+                                   "run",
                                    "id_val_acc", "ood_val_acc", "requested", "train_steps", "compute_s", "built_on"]
     # lr varies (zero-shot's differs); lipsum.lam does not
     assert frame.groupby("method", observed=True)["config"].nunique().eq(1).all()

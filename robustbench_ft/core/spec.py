@@ -84,6 +84,8 @@ class RunSpec:
                             "marked in reports)", choices=SELECTION_RULES, training=True)
     precision: str = _field("auto", "autocast: auto (bf16 on GPUs), fp32 or bf16", choices=PRECISIONS)
     templates: str | None = _field(None, "prompt templates: openai, simple or a file (default: the benchmark's)")
+    shots: int | None = _field(None, "low-shot: train on a fixed, seeded K images per class (ID validation shrinks "
+                               "alike unless the benchmark has its own split); none: every training image")
     data_root: str | None = _field(None, "where the benchmark's data lives (else $ROBUSTBENCH_DATA, else its YAML)",
                                    identity=False)
     workers: int | None = _field(None, "DataLoader processes per run (default: CPUs - 1, at most 8)", identity=False)
@@ -112,6 +114,8 @@ class RunSpec:
             problems.append("steps, batch_size, accum_steps and eval_every >= 1")
         if self.workers is not None and self.workers < 0:
             problems.append("workers >= 0")
+        if self.shots is not None and self.shots < 1:
+            problems.append("shots >= 1 (or none: every training image)")
         if self.checkpoint_every is not None and self.checkpoint_every < 1:
             problems.append("checkpoint_every >= 1 (or null: at every evaluation)")
         if not 0 <= self.warmup_frac < 1:

@@ -226,6 +226,8 @@ class Benchmark(ABC):
     def classes(self) -> list[str]:
         """Class names as prompts use them, in label order."""
 
+    own_val: bool = False  # whether ID validation is a split of its own (not held out of train): low_shot.py
+
     @property
     def extra_metrics(self) -> tuple[str, ...]:
         """Metrics beyond every split's own (acc, nll, ece, ...) that this benchmark reports or selects on."""
@@ -307,12 +309,17 @@ def _metric_roles(config: dict[str, Any], source: Path) -> tuple[list[str], str,
 
 
 def load_benchmark(name_or_path: str, data_root: str | None = None, workers: int | None = None,
-                   templates: str | None = None) -> Benchmark:
-    """Build a benchmark from a shipped preset name or a YAML path."""
+                   templates: str | None = None, shots: int | None = None) -> Benchmark:
+    """Build a benchmark from a shipped preset name or a YAML path; with `shots`, seen through K
+    training images per class (low_shot.py)."""
     path = resolve_preset("benchmarks", name_or_path)
     config = read_yaml(path)
     family = require(config, "family", str, path)
     from . import families  # noqa: F401  (registers the families)
     if family not in FAMILIES:
         raise ConfigError(f"{path}: unknown family {family!r}; known: {', '.join(FAMILIES.names())}")
-    return FAMILIES.get(family)(config, path, data_root=data_root, workers=workers, templates=templates)
+    loaded = FAMILIES.get(family)(config, path, data_root=data_root, workers=workers, templates=templates)
+    if shots is None:
+        return loaded
+    from .low_shot import LowShot
+    return LowShot(loaded, shots)  # type: ignore[return-value]  (a Benchmark in all but its type)

@@ -30,6 +30,10 @@ class ClassFolderBenchmark(FileBenchmark):
     def label_of(self, split: str, folder: str) -> int | None:
         """The label a class folder of `split` names, or None if it names no class."""
 
+    @property
+    def own_val(self) -> bool:
+        return bool(self.val_split)
+
     def required(self, root: Path) -> list[Path]:
         return [root / self.folders[s] for s in self._splits()]
 

@@ -30,6 +30,8 @@ def _cached_set(world_seed: int, split: str, domain: str, per_class: int,
 class SyntheticBenchmark(Benchmark):
     """Splits of the embedded world; the domain of a test split is the split's name."""
 
+    own_val = True  # the world draws a validation split of its own
+
     def __init__(self, config: dict[str, Any], source: Path, **options: Any) -> None:
         super().__init__(config, source, **options)
         self._classes: list[str] = require(config, "classes", list, source)

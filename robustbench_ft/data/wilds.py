@@ -116,9 +116,7 @@ class WildsBenchmark(FileBenchmark):
     def val_set(self) -> FileSplit:
         return self._val
 
-    @property
-    def own_val(self) -> bool:
-        return True
+    own_val = True  # WILDS' id_val
 
     def make_test_set(self, split: str) -> FileSplit:
         return self._split(split)

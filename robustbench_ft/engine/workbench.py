@@ -130,7 +130,8 @@ def default_device() -> torch.device:
 def open_workbench(benchmark: str, model: str, pretrained: str | None,
                    device: torch.device | None = None, *, data_root: str | None = None,
                    workers: int | None = None, templates: str | None = None,
-                   artifacts: Path | None = None, eval_cache: Path | None = None) -> Workbench:
+                   artifacts: Path | None = None, eval_cache: Path | None = None,
+                   shots: int | None = None) -> Workbench:
     """The workbench of (benchmark, model, weights, templates), built on first use and reused
     while it is among the OPEN_WORKBENCHES most recently used (a job that packs runs of many
     models keeps two CLIPs in memory, not one per model).
@@ -140,11 +141,12 @@ def open_workbench(benchmark: str, model: str, pretrained: str | None,
     """
     device = device or default_device()
     eval_cache = eval_cache or artifacts
-    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts), str(eval_cache))
+    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts), str(eval_cache),
+           shots)
     if key in _OPEN:
         _OPEN.move_to_end(key)
         return _OPEN[key]
-    loaded = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates)
+    loaded = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates, shots=shots)
     loaded.check_available()  # missing data fails here, before the model loads
     while len(_OPEN) >= OPEN_WORKBENCHES:
         _OPEN.popitem(last=False)  # the least recently used goes first
@@ -162,7 +164,7 @@ def workbench_for(spec: RunSpec, results_root: Path | None, device: torch.device
     cache_dir = spec.cache_dir or os.environ.get(CACHE_DIR_ENV)
     return open_workbench(spec.benchmark, spec.model, spec.pretrained, device, data_root=spec.data_root,
                           workers=spec.workers, templates=spec.templates, artifacts=artifacts,
-                          eval_cache=Path(cache_dir) / key if cache_dir else None)
+                          eval_cache=Path(cache_dir) / key if cache_dir else None, shots=spec.shots)
 
 
 def _build(benchmark: Benchmark, clip: ClipBundle, device: torch.device, store: ArtifactStore) -> Workbench:

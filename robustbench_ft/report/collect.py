@@ -3,7 +3,7 @@
 Schema (version TIDY_SCHEMA_VERSION, a public contract, documented in docs/records.md): one row
 per (run, record, split, metric) with columns
     benchmark, method, model, pretrained, config, <settings that vary>, steps, batch_size,
-    selection, alpha, seed, split, role, metric, value, run, id_val_acc, ood_val_acc,
+    shots, selection, alpha, seed, split, role, metric, value, run, id_val_acc, ood_val_acc,
     requested, train_steps, compute_s, built_on
 `config` is the digest of the run's identity without its seed: seeds are aggregated only within
 one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weight_decay`, ...)
@@ -18,6 +18,10 @@ Then what the run cost (schema 3): `requested` (whether a run or sweep asked for
 configuration of this method, rather than only building on it: records/requests.py),
 `train_steps` (0 for runs that train nothing), `compute_s` (seconds times processes) and
 `built_on` (the digests of the runs it builds on, space-separated).
+
+`shots` (schema 4) is a low-shot run's K images per class, empty for runs on every training
+image; such a run's `benchmark` is '<name>/<K>-shot', so tables and selection treat each shot
+count as a benchmark of its own.
 
 Schema-1 records (result.json "schema": 1, written before spec version 2) still load: their
 config is a digest of their old spec prefixed 'v1-', and their hyper-parameters get no columns
@@ -41,9 +45,9 @@ from ..records.layout import ResultsTree, RunState, UnreadableFileError
 from ..records.requests import RequestLog
 from ..records.result import RunResult
 
-TIDY_SCHEMA_VERSION = 3
+TIDY_SCHEMA_VERSION = 4
 RUN_COLUMNS = ["benchmark", "method", "model", "pretrained", "config"]
-BUDGET_COLUMNS = ["steps", "batch_size", "selection"]  # always present: what a paper states
+BUDGET_COLUMNS = ["steps", "batch_size", "shots", "selection"]  # always present: what a paper states
 ROW_COLUMNS = ["alpha", "seed", "split", "role", "metric", "value", "run", "id_val_acc", "ood_val_acc"]
 COST_COLUMNS = ["requested", "train_steps", "compute_s", "built_on"]  # what a run cost (report/budget.py)
 FLOAT_ROW_COLUMNS = {"alpha", "value", "id_val_acc", "ood_val_acc"}
@@ -72,12 +76,19 @@ def _settings(spec: dict[str, Any], nested_hparams: bool) -> dict[str, Any]:
     return {k: json.dumps(v) if isinstance(v, (list, dict)) else v for k, v in out.items()}
 
 
+def benchmark_label(result: RunResult) -> str:
+    """The benchmark as reports group runs: a low-shot run's is '<name>/<K>-shot', so each shot
+    count is compared (and selected) on its own, never picked as if it were a tuning setting."""
+    shots = result.spec.get("shots")
+    return result.benchmark if shots is None else f"{result.benchmark}/{int(shots)}-shot"
+
+
 def _run_info(result: RunResult) -> dict[str, Any]:
     """The run-level columns of one result record."""
     spec, weights = result.spec, result.weights
-    return {"benchmark": result.benchmark, "method": result.method, "model": result.model,
+    return {"benchmark": benchmark_label(result), "method": result.method, "model": result.model,
             "pretrained": "none" if weights is None else str(weights), "config": result.config,
-            "steps": spec.get("steps"), "batch_size": spec.get("batch_size"),
+            "steps": spec.get("steps"), "batch_size": spec.get("batch_size"), "shots": spec.get("shots"),
             "selection": spec.get("selection", "best_id_val"),
             "train_steps": 0 if result.train is None else int(result.train.steps),
             "compute_s": float("nan") if result.seconds is None else float(result.seconds) * result.processes,
@@ -133,7 +144,8 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
             parsed.append(_parse(seen.result))
             folders[seen.result.run] = folder.path
             if seen.result.metrics:
-                primary.setdefault(seen.result.benchmark, (seen.result.primary_metrics, seen.result.metrics.get("groups")))
+                primary.setdefault(benchmark_label(seen.result),
+                                   (seen.result.primary_metrics, seen.result.metrics.get("groups")))
             continue
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
@@ -172,6 +184,7 @@ def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame
     settings = pd.DataFrame.from_records([info.pop("settings") for info in infos])
     varying = sorted(c for c in settings.columns if settings[c].dropna().astype(str).nunique() > 1)
     runs = pd.DataFrame.from_records(infos, columns=RUN_COLUMNS + BUDGET_COLUMNS + ["run"] + COST_COLUMNS)
+    runs["shots"] = runs["shots"].astype("Int64")  # empty: every training image
     runs = pd.concat([runs, settings[varying]], axis=1)
     # run-level columns reach the rows by position: one take per column, no join on strings
     owner = np.repeat(np.arange(len(parsed)), [len(columns["value"]) for _, columns in parsed])

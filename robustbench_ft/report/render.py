@@ -64,6 +64,14 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
                                     plots or PAGE in formats, echo, section, collection.folders, baseline,
                                     collection.primary.get(str(benchmark), (["acc"], None)))
         sections.append(section)
+    if (plots or PAGE in formats) and frame["shots"].notna().any():
+        from .shots import plot_shots, shot_curves
+        figures = plot_shots(shot_curves(frame, rule, alpha), out / "figures")
+        if figures:
+            section = Section("Accuracy against shots")
+            section.add_figures(figures)
+            sections.append(section)
+            written += figures
     if PAGE in formats:
         path = out / "report.html"
         atomic_write_text(path, page(f"robustbench-ft report: {results}", sections, collection.skipped))
