@@ -23,12 +23,17 @@ def test_k_per_class_fixed_and_nested():
 
 def test_held_out_validation_shrinks_alike_an_own_split_does_not(tmp_path, mini_benchmark):
     write_fake("cifar10", tmp_path, FakeOptions(per_class=30, sources_per_class=1))
-    full = load_benchmark("cifar10", data_root=str(tmp_path), workers=0)
-    few = load_benchmark("cifar10", data_root=str(tmp_path), workers=0, shots=2)
+    from robustbench_ft.core.config import resolve_preset
+    halved = tmp_path / "cifar10-half.yaml"  # half the training images held out: 15 a class for validation
+    halved.write_text(resolve_preset("benchmarks", "cifar10").read_text().replace(
+        "holdout: {fraction: 0.02, seed: 0}", "holdout: {fraction: 0.5, seed: 0}"))
+    full = load_benchmark(str(halved), data_root=str(tmp_path), workers=0)
+    few = load_benchmark(str(halved), data_root=str(tmp_path), workers=0, shots=2)
+    assert min(Counter(full.val_set().labels.tolist()).values()) >= 2  # so the shrink below is real
     assert Counter(few.train_set().labels.tolist()) == {c: 2 for c in range(10)}
-    train_paths = set(full.train_set().paths)
-    assert set(few.train_set().paths) <= train_paths and set(few.val_set().paths) <= set(full.val_set().paths)
-    assert max(Counter(few.val_set().labels.tolist()).values()) <= 2  # held out of train: shrinks too
+    assert Counter(few.val_set().labels.tolist()) == {c: 2 for c in range(10)}  # held out of train: shrinks too
+    assert set(few.train_set().paths) <= set(full.train_set().paths)
+    assert set(few.val_set().paths) <= set(full.val_set().paths)
     assert few.test_set("stl10").paths == full.test_set("stl10").paths
     own = load_benchmark(mini_benchmark, shots=1)  # the embedded world has its own validation split
     assert len(own.val_set()) == len(load_benchmark(mini_benchmark).val_set())
@@ -56,3 +61,11 @@ def test_shots_name_the_run_and_report_per_shot_count_with_a_figure(tmp_path, mi
     assert main(["report", "--results", str(results), "--out", str(out), "--plots", "--format", "md"]) == 0
     assert (out / "figures" / "accuracy_vs_shots_mini.png").is_file()
     assert (out / "mini" / "2-shot" / "accuracy.md").is_file()
+
+
+def test_a_batch_larger_than_the_low_shot_training_set_is_one_line_before_any_run(tmp_path, mini_benchmark, capsys):
+    code = main(["run", "--methods", "zeroshot,ft", "--dataset", mini_benchmark, "--shots", "1", "--batch-size", "64",
+                 "--results", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--shots 1 on" in err and "fewer than the batch size 64" in err
+    assert "Traceback" not in err and not any(tmp_path.iterdir())

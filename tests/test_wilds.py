@@ -104,10 +104,29 @@ def test_iwildcam_names_come_from_the_release_or_wise_fts_english_labels(trees, 
     assert len(classes) == 182 and classes[5] == "name 5"
 
 
-def test_data_check_knows_the_published_counts(trees, capsys):
-    assert main(["data", "check", "--dataset", "fmow", "--data-root", str(trees)]) == 0
+def test_data_check_knows_the_published_counts_and_the_generated_ones(tmp_path, capsys):
+    tree = write_fake("fmow", tmp_path, FakeOptions(per_class=2, sources_per_class=1))
+    assert main(["data", "check", "--dataset", "fmow", "--data-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "train: 124 images, the published count is 76863" in out
+    for split in ("train", "id_val", "id_test", "ood_test"):  # every generated row lands in its split
+        assert f"{split}: {tree.counts[split]} images" in out
+
+
+def test_selection_scores_on_the_benchmarks_select_on_metric():
+    """iWildCam's checkpoints and ID-validation rules select on macro-F1, not accuracy."""
+    from types import SimpleNamespace
+
+    from robustbench_ft.engine.evaluate import val_accuracy_each
+    from robustbench_ft.engine.workbench import SplitOutputs
+    labels = torch.tensor([0, 0, 0, 0, 1, 2])
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 0, 0, 0, 0, 0]), 3).float()  # always class 0
+    split = SimpleNamespace(labels=labels, class_subset=None, groups=None)
+    for select_on, expected in (("acc", 4 / 6), ("macro_f1", macro_f1(logits, labels))):
+        workbench = SimpleNamespace(benchmark=SimpleNamespace(select_on=select_on, val_set=lambda: split),
+                                    predict_each=lambda cs, images, what: [SplitOutputs(logits, logits, labels)])
+        assert val_accuracy_each([object()], workbench) == [pytest.approx(expected)]
+    assert macro_f1(logits, labels) == pytest.approx((2 * 4 / 10) / 3)
 
 
 @pytest.mark.slow

@@ -57,7 +57,7 @@ class ArraySplit(FileSplit):
     def open_image(self, index: int) -> Image.Image:
         return Image.fromarray(self.pixels[self.rows[index]])
 
-    def subset(self, rows: list[int]) -> "ArraySplit":
+    def subset(self, rows: list[int]) -> ArraySplit:
         made = super().subset(rows)
         return dataclasses.replace(made, rows=self.rows[np.asarray(rows, dtype=np.int64)])
 
@@ -148,7 +148,7 @@ class Cifar10(FileBenchmark):
     def check_files(self, root: Path, report: DataCheck) -> None:
         for split in ["train", *self.test_splits]:
             try:
-                images, labels, _ = self._arrays(split)
+                _, labels, _ = self._arrays(split)
             except ConfigError as err:
                 report.errors.append(str(err))
                 continue

@@ -11,7 +11,6 @@ validation split; Real's test split is ID test, and the other domains' test spli
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
@@ -112,11 +111,7 @@ class DomainNet(FileBenchmark):
         except ConfigError as err:
             report.errors.append(str(err))
             return
-        for name, paths in files.items():
-            report.counts[name] = len(paths)
-            missing = [p for p in paths if not os.path.isfile(p)]
-            if missing:
-                report.errors.append(f"{name}: " + listed(missing, "missing images"))
+        self.count_listed(files, report)
         for domain in dict.fromkeys([self.id_split, *self.test_splits]):
             folder = root / domain
             stray = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name not in self.folders) \

@@ -125,6 +125,18 @@ class FileBenchmark(Benchmark):
         """Every image file per split (for --deep)."""
 
     @staticmethod
+    def count_listed(files: dict[str, list[str]], report: DataCheck) -> None:
+        """Count each split's listed files and name the missing ones (benchmarks whose splits are
+        listed in a file, DomainNet's split files or WILDS' metadata, rather than found by a scan)."""
+        for name, paths in files.items():
+            report.counts[name] = len(paths)
+            missing = [p for p in paths if not os.path.isfile(p)]
+            if missing:
+                report.errors.append(f"{name}: " + listed(missing, "missing images"))
+            if not paths:
+                report.errors.append(f"{name}: no images listed")
+
+    @staticmethod
     def compare_counts(report: DataCheck, published: dict[str, int]) -> None:
         for split, expected in published.items():
             found = report.counts.get(split)

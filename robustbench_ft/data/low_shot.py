@@ -46,25 +46,27 @@ class LowShot:
         self.benchmark, self.shots = benchmark, int(shots)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "benchmark":  # copy/pickle probe these before __init__ ran
+            raise AttributeError(name)
         return getattr(self.benchmark, name)
 
     @cached_property
-    def _train(self) -> Split:
+    def _few_train(self) -> Split:
         full = self.benchmark.train_set()
         return full.subset(per_class_rows(full.labels, self.shots, _seed(self.benchmark.name, "train")))
 
     @cached_property
-    def _val(self) -> Split:
+    def _few_val(self) -> Split:
         full = self.benchmark.val_set()
         if self.benchmark.own_val:
             return full
         return full.subset(per_class_rows(full.labels, self.shots, _seed(self.benchmark.name, "val")))
 
     def train_set(self) -> Split:
-        return self._train
+        return self._few_train
 
     def val_set(self) -> Split:
-        return self._val
+        return self._few_val
 
     def describe(self) -> str:
         return f"{self.benchmark.describe()}; {self.shots} shots a class"

@@ -20,7 +20,6 @@ selection uses), id_test, ood_val and ood_test (WILDS' `val` and `test`).
 
 from __future__ import annotations
 
-import os
 from abc import abstractmethod
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +32,7 @@ import torch
 from ..core.config import ConfigError
 from .benchmark import FAMILIES, DataCheck, Groups
 from .file_benchmark import FileBenchmark
-from .files import FileSplit, listed
+from .files import FileSplit
 
 SPLITS = {"train": "train", "id_val": "id_val", "id_test": "id_test", "ood_val": "val", "ood_test": "test"}
 OTHER_REGION = "Other"
@@ -132,13 +131,7 @@ class WildsBenchmark(FileBenchmark):
         except ConfigError as err:
             report.errors.append(str(err))
             return
-        for name, paths in files.items():
-            report.counts[name] = len(paths)
-            missing = [p for p in paths if not os.path.isfile(p)]
-            if missing:
-                report.errors.append(f"{name}: " + listed(missing, "missing images"))
-            if not paths:
-                report.errors.append(f"{name}: no images in {self.metadata_file}")
+        self.count_listed(files, report)
         self.compare_counts(report, self.published)
 
     def describe(self) -> str:
@@ -234,7 +227,10 @@ class FMoW(WildsBenchmark):
         if unknown:
             raise ConfigError(f"{self.root / self.metadata_file}: unknown categories {unknown[:5]}")
         # the release mixes two timestamp formats, which pandas >= 2 refuses unless told (WILDS issue #146)
-        year = pd.to_datetime(metadata["timestamp"], utc=True, format="ISO8601").dt.year.to_numpy()
+        try:
+            year = pd.to_datetime(metadata["timestamp"], utc=True, format="ISO8601").dt.year.to_numpy()
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{self.root / self.metadata_file}: a timestamp is not an ISO 8601 time ({err})") from err
         released = metadata["split"].to_numpy()
         split = np.full(len(metadata), None, dtype=object)
         early, late = year < FMOW_ID_BEFORE, year >= FMOW_TEST_FROM

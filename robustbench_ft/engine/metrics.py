@@ -104,6 +104,3 @@ def split_metrics(logits: torch.Tensor, labels: torch.Tensor, features: torch.Te
     if groups is not None:
         out["worst_group_acc"] = worst_group_accuracy(logits, labels, groups, counted)
     return out
-
-
-EXTRA_METRICS = ("macro_f1", "worst_group_acc")  # what a benchmark may name beyond the metrics every split has

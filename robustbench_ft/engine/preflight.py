@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from ..core.config import ConfigError
+from ..core.declarations import DECLARATIONS
 from ..core.spec import RunSpec
 from ..data.benchmark import load_benchmark
 from ..models.loading import check_model_name
@@ -16,6 +18,13 @@ def check_runnable(specs: Iterable[RunSpec]) -> None:
     specs = list(specs)
     for benchmark, data_root in sorted({(s.benchmark, s.data_root or "") for s in specs}):
         load_benchmark(benchmark, data_root=data_root or None).check_available()
+    low_shot = {(s.benchmark, s.data_root or "", s.shots, s.batch_size) for s in specs
+                if s.shots is not None and DECLARATIONS.trains(s.method)}
+    for benchmark, data_root, shots, batch_size in sorted(low_shot):
+        images = len(load_benchmark(benchmark, data_root=data_root or None, shots=shots).train_set())
+        if images < batch_size:
+            raise ConfigError(f"--shots {shots} on {benchmark!r} leaves {images} training images, fewer than "
+                              f"the batch size {batch_size}: give --batch-size {images} or less")
     for model in sorted({s.model for s in specs}):
         check_model_name(model)
     for log in sorted({s.log for s in specs if s.log}):

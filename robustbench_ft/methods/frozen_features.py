@@ -58,7 +58,8 @@ class FrozenFeatures:
         workbench, variants = ctx.workbench, ctx.workbench.inputs.fixed_variants()
         if variants is not None and self.precompute:
             name = ("train-features" if variants == (False,) else "train-features-hflip") + \
-                ("-bf16" if ctx.precision == "bf16" else "")
+                ("-bf16" if ctx.precision == "bf16" else "") + \
+                (f"-{ctx.spec.shots}shot" if ctx.spec.shots else "")  # a low-shot table lacks the other images
             stored = workbench.store.get_or_make(name, lambda: self._compute(ctx, variants))
             self.features = stored["features"].to(workbench.device)
             self.table = {tuple(fp): row for row, fp in enumerate(stored["fingerprints"].tolist())}

@@ -10,7 +10,9 @@ one config. `<settings that vary>` is one column per RunSpec field (`lr`, `weigh
 or method hyper-parameter (`lipsum.lam`, named part.key) that takes more than one value in the
 frame, sorted by name. `alpha` is empty (NaN) except for post-hoc interpolations; `role` is 'id'
 or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0, 1]);
-`id_val_acc` is the record's accuracy on the ID validation split (the model-selection signal).
+`id_val_acc` is the record's score on the ID validation split (the model-selection signal):
+accuracy, unless the benchmark selects on another metric (its records' `metrics.select_on`,
+iWildCam's macro-F1).
 Rows of role `ood_rest` hold an OOD split's metrics without its held-out part and `ood_val_acc`
 the held-out parts' mean accuracy (the `oracle_ood_val` rule's; schema 3, NaN before): a table
 shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).

@@ -96,7 +96,8 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
 
     part = rule.view(part)  # the rows the rule reports (oracle_ood_val: OOD splits less their held-out part)
     chosen = entries(part, rule)
-    fit, no_fit = baseline_for(benchmark, list(dict.fromkeys(part.loc[part["role"] == "ood", "split"])), baseline)
+    base = benchmark.split("/")[0]  # a low-shot '<name>/<K>-shot' is measured against its benchmark's testbed
+    fit, no_fit = baseline_for(base, list(dict.fromkeys(part.loc[part["role"] == "ood", "split"])), baseline)
     measured = set(part["metric"].unique())
     primary_metrics, groups = primary
     families = ({PRIMARY: primary_metrics} if primary_metrics != ["acc"] else {}) | FAMILIES

@@ -27,7 +27,9 @@ ID_SPLITS = ("train", "id_val", "id_test")
 # (country, region); the last country is missing from the mapping: WILDS calls its region 'Other'
 COUNTRIES = (("USA", "Americas"), ("FRA", "Europe"), ("CHN", "Asia"), ("NGA", "Africa"), ("AUS", "Oceania"),
              ("XKX", None))
-YEARS = {"train": 2010, "id_val": 2011, "id_test": 2012, "ood_val": 2014, "ood_test": 2016}
+# two years per split, both inside its window of WILDS' time split
+YEARS = {"train": (2009, 2010), "id_val": (2010, 2011), "id_test": (2011, 2012), "ood_val": (2013, 2015),
+         "ood_test": (2016, 2017)}
 
 
 def _counts(split: str, published: dict[str, int], classes: int, options: FakeOptions) -> list[int]:
@@ -50,7 +52,7 @@ def write_iwildcam(config: dict[str, Any], source: Path, root: Path, options: Fa
     (root / "train").mkdir(parents=True, exist_ok=True)
     rows = []
     for split in SPLITS:
-        locations = range(0, 10) if split in ID_SPLITS else range(10, 20)
+        locations = range(10) if split in ID_SPLITS else range(10, 20)
         counts = _counts(split, IWildCam.published, classes, options)
         for label, count in enumerate(counts):
             for i in range(count):
@@ -85,10 +87,10 @@ def write_fmow(config: dict[str, Any], source: Path, root: Path, options: FakeOp
         for label, count in enumerate(counts):
             for i in range(count):
                 country = COUNTRIES[(label + i) % len(COUNTRIES)][0]
-                add(release_split, label, YEARS[split] + i % 2, country, "satellite" if split in ID_SPLITS
+                add(release_split, label, YEARS[split][i % 2], country, "satellite" if split in ID_SPLITS
                     else f"satellite-{split}", i)
                 if i == 0 and label % 20 == 0:  # rows in no split, between the others
-                    add("seq", label, YEARS[split], country, None, i)
+                    add("seq", label, YEARS[split][0], country, None, i)
                     add("train", label, 2014, country, "satellite", i)
         tree.counts[split] = sum(counts)
     _write_csv(root / "rgb_metadata.csv", ["split", "category", "country_code", "timestamp"], rows)
