@@ -91,14 +91,17 @@ def describe_plan(plan: Plan, results_root: Path) -> str:
 
 def budget_line(plan: Plan) -> str:
     """Each method's tuning budget as the report will count it: the configurations requested for
-    it, and those planned only because another method builds on them (left out of its selection)."""
+    it, and those planned only because another method builds on them (left out of its selection).
+    Low-shot runs count per shot count, as the report compares each shot count on its own."""
+    def key(spec) -> str:
+        return spec.method if spec.shots is None else f"{spec.method} at {spec.shots} shots"
     requested: dict[str, set[str]] = {}
     for spec in plan.requested_specs():
-        requested.setdefault(spec.method, set()).add(spec.config_digest())
+        requested.setdefault(key(spec), set()).add(spec.config_digest())
     extra: dict[str, set[str]] = {}
     for spec in plan.specs:
-        if spec.method in requested and spec.config_digest() not in requested[spec.method]:
-            extra.setdefault(spec.method, set()).add(spec.config_digest())
+        if key(spec) in requested and spec.config_digest() not in requested[key(spec)]:
+            extra.setdefault(key(spec), set()).add(spec.config_digest())
     counts = ", ".join(f"{m} {len(c)}" + (f" (+{len(extra[m])} only built on)" if m in extra else "")
                        for m, c in sorted(requested.items()))
     return f"configurations per method (its tuning budget): {counts}"
