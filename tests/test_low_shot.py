@@ -69,3 +69,13 @@ def test_a_batch_larger_than_the_low_shot_training_set_is_one_line_before_any_ru
     err = capsys.readouterr().err
     assert code == 2 and "--shots 1 on" in err and "fewer than the batch size 64" in err
     assert "Traceback" not in err and not any(tmp_path.iterdir())
+
+
+def test_a_low_shot_workbench_shares_the_full_ones_model_and_zero_shot_outputs(mini_benchmark):
+    from robustbench_ft.engine.workbench import open_workbench
+    full = open_workbench(mini_benchmark, "tiny-clip", "embedded", torch.device("cpu"))
+    few = open_workbench(mini_benchmark, "tiny-clip", "embedded", torch.device("cpu"), shots=1)
+    assert few.clip is full.clip and few.zeroshot is full.zeroshot  # one model load for every shot count
+    assert few._zeroshot_outputs is full._zeroshot_outputs
+    assert len(few.benchmark.train_set()) == len(full.benchmark.classes) < len(full.benchmark.train_set())
+    assert few.benchmark.test_set("photo") is full.benchmark.test_set("photo")

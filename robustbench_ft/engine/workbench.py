@@ -10,6 +10,7 @@ evaluation pixels of file-backed splits (data/eval_cache.py).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ..core.identity import artifacts_key
 from ..core.spec import RunSpec
 from ..data.benchmark import Benchmark, Split, load_benchmark
 from ..data.eval_cache import CACHE_DIR_ENV
+from ..data.low_shot import LowShot
 from ..models.classifier import ImageClassifier, zeroshot_head
 from ..models.inputs import InputPipeline
 from ..models.loading import ClipBundle, load_clip
@@ -137,16 +139,21 @@ def open_workbench(benchmark: str, model: str, pretrained: str | None,
     models keeps two CLIPs in memory, not one per model).
 
     `artifacts` is the folder of this combination's zero-shot artifacts (None: kept in memory),
-    `eval_cache` the folder of its evaluation cache (None: beside the artifacts).
+    `eval_cache` the folder of its evaluation cache (None: beside the artifacts). With `shots`, the
+    workbench of the full benchmark seen through K images a class (data/low_shot.py): the same
+    CLIP, head and zero-shot outputs, so a job packing several shot counts loads the model once.
     """
     device = device or default_device()
     eval_cache = eval_cache or artifacts
-    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts), str(eval_cache),
-           shots)
+    key = (benchmark, model, pretrained, str(device), data_root, workers, templates, str(artifacts), str(eval_cache))
+    if shots is not None:
+        full = open_workbench(benchmark, model, pretrained, device, data_root=data_root, workers=workers,
+                              templates=templates, artifacts=artifacts, eval_cache=eval_cache)
+        return dataclasses.replace(full, benchmark=LowShot(full.benchmark, shots))  # shares the zero-shot outputs
     if key in _OPEN:
         _OPEN.move_to_end(key)
         return _OPEN[key]
-    loaded = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates, shots=shots)
+    loaded = load_benchmark(benchmark, data_root=data_root, workers=workers, templates=templates)
     loaded.check_available()  # missing data fails here, before the model loads
     while len(_OPEN) >= OPEN_WORKBENCHES:
         _OPEN.popitem(last=False)  # the least recently used goes first
