@@ -79,3 +79,15 @@ def test_a_low_shot_workbench_shares_the_full_ones_model_and_zero_shot_outputs(m
     assert few._zeroshot_outputs is full._zeroshot_outputs
     assert len(few.benchmark.train_set()) == len(full.benchmark.classes) < len(full.benchmark.train_set())
     assert few.benchmark.test_set("photo") is full.benchmark.test_set("photo")
+
+
+def test_the_dry_run_counts_a_low_shot_runs_shrunk_validation(tmp_path, capsys):
+    write_fake("cifar10", tmp_path, FakeOptions(per_class=30, sources_per_class=1))
+    benchmark = load_benchmark("cifar10", data_root=str(tmp_path), shots=1)
+    val, tests = len(benchmark.val_set()), sum(len(benchmark.test_set(s)) for s in benchmark.test_splits)
+    assert val < len(load_benchmark("cifar10", data_root=str(tmp_path)).val_set())
+    assert main(["run", "--methods", "ft", "--dataset", "cifar10", "--data-root", str(tmp_path), "--shots", "1",
+                 "--steps", "4", "--eval-every", "2", "--batch-size", "4", "--results", str(tmp_path / "r"),
+                 "--dry-run"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| ft |"))
+    assert row.endswith(f"| {4 * 4:,} | {2 * val + val + tests:,} |")  # 2 evaluations, the final one, the tests

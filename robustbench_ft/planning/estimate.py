@@ -16,6 +16,7 @@ from ..core.spec import RunSpec
 from ..data.benchmark import Benchmark, load_benchmark
 from ..data.eval_cache import CACHE_DIR_ENV, cache_bytes
 from ..data.file_benchmark import FileBenchmark
+from ..data.low_shot import LowShot
 from ..methods.base import build_method
 from ..models.loading import image_size_of
 from ..records.layout import ResultsTree, RunState
@@ -44,9 +45,12 @@ def plan_table(specs: list[RunSpec], benchmark: Benchmark, results_root: Path) -
     """One benchmark's runs: state, cost, and the totals still to do."""
     lines = ["| method | seed | run | status | training images | evaluation images |", "|---|---:|---|---|---:|---:|"]
     total_train = total_eval = todo = 0
+    views: dict[int | None, Benchmark] = {None: benchmark}  # a low-shot run validates on its shrunk split
     for spec in specs:
         state = status(spec, results_root)
-        train, evaluation = run_cost(spec, benchmark)
+        if spec.shots not in views:
+            views[spec.shots] = LowShot(benchmark, spec.shots)  # type: ignore[assignment]
+        train, evaluation = run_cost(spec, views[spec.shots])
         if state != "done":
             todo += 1
             total_train, total_eval = total_train + train, total_eval + evaluation
