@@ -141,3 +141,18 @@ def test_the_ood_oracle_selects_on_the_held_out_part_and_reports_the_rest(tmp_pa
     assert main(["report", "--results", str(tmp_path), "--out", str(tmp_path / "r"), "--rule", "oracle_ood_val",
                  "--format", "md"]) == 0
     assert "| FT | **80.0 ± 0.0** | **53.8 ± 0.0** |" in (tmp_path / "r" / "toy" / "accuracy.md").read_text()
+
+
+def test_the_ood_oracle_scores_held_out_parts_with_the_benchmarks_select_on_metric():
+    """iWildCam selects on macro-F1: the oracle's held-out OOD score is macro-F1 too, not accuracy."""
+    from robustbench_ft.records import Evaluation
+    from robustbench_ft.records.result import RunResult
+    from robustbench_ft.report.collect import frame_from_results
+    evaluation = Evaluation({"id_test": {"acc": 0.8, "macro_f1": 0.5}, "ood_test": {"acc": 0.7, "macro_f1": 0.3}}, 0.45,
+                            ood_val={"ood_test": {"acc": 0.9, "macro_f1": 0.2}},
+                            ood_rest={"ood_test": {"acc": 0.6, "macro_f1": 0.35}})
+    for select_on, expected in (("macro_f1", 0.2), ("acc", 0.9)):
+        result = RunResult("r1", "c1", "iwildcam", {}, {"method": "ft", "seed": 0}, "id_test", ["ood_test"],
+                           [evaluation], metrics={"primary": ["macro_f1", "acc"], "select_on": select_on})
+        frame = frame_from_results([result])
+        assert set(frame["ood_val_acc"]) == {expected} and set(frame["id_val_acc"]) == {0.45}

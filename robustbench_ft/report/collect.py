@@ -14,7 +14,7 @@ or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0,
 accuracy, unless the benchmark selects on another metric (its records' `metrics.select_on`,
 iWildCam's macro-F1).
 Rows of role `ood_rest` hold an OOD split's metrics without its held-out part and `ood_val_acc`
-the held-out parts' mean accuracy (the `oracle_ood_val` rule's; schema 3, NaN before): a table
+the held-out parts' mean score (accuracy, or the benchmark's select_on metric, as `id_val_acc`) (the `oracle_ood_val` rule's; schema 3, NaN before): a table
 shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).
 Then what the run cost (schema 3): `requested` (whether a run or sweep asked for this
 configuration of this method, rather than only building on it: records/requests.py),
@@ -102,13 +102,14 @@ def _rows(result: RunResult) -> dict[str, list]:
     """The row columns (alpha, seed, split, role, metric, value, id_val_acc, ood_val_acc) of one
     result, one entry per evaluation, split and metric; built by column (whole lists at a time),
     since 10,000 records are 300,000 rows. Each OOD split's metrics without its held-out oracle
-    part come as rows of role `ood_rest`; the held-out parts' mean accuracy is `ood_val_acc`."""
-    id_split = result.id_split
+    part come as rows of role `ood_rest`; the held-out parts' mean score is `ood_val_acc` (accuracy,
+    or the benchmark's `select_on` metric, as for `id_val_acc`)."""
+    id_split, score = result.id_split, result.select_on  # the oracle selects on what ID validation would
     columns: dict[str, list] = {name: [] for name in ROW_COLUMNS if name != "run"}
     for evaluation in result.evaluations:
         alpha = float("nan") if evaluation.alpha is None else evaluation.alpha
         val = float("nan") if evaluation.val_acc is None else evaluation.val_acc
-        held_out = [m["acc"] for m in evaluation.ood_val.values() if "acc" in m]
+        held_out = [m[score] for m in evaluation.ood_val.values() if score in m]
         ood_val = sum(held_out) / len(held_out) if held_out else float("nan")
         parts = [(split, "id" if split == id_split else "ood", metrics) for split, metrics in evaluation.splits.items()]
         parts += [(split, OOD_REST, metrics) for split, metrics in evaluation.ood_rest.items()]
