@@ -158,3 +158,15 @@ def test_a_metadata_file_without_a_column_is_one_clear_error(trees, tmp_path, ca
     metadata.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")  # drop timestamp
     assert main(["data", "check", "--dataset", "fmow", "--data-root", str(tmp_path)]) == 1
     assert "no column ['timestamp']" in capsys.readouterr().out
+
+
+def test_a_skipped_image_leaves_every_other_row_with_its_own_group():
+    from robustbench_ft.data.benchmark import Groups
+    from robustbench_ft.data.files import FileSplit
+    from robustbench_ft.engine.evaluate import _groups_of
+    split = FileSplit(["a.png", "b.png", "c.png"], torch.tensor([0, 1, 0]), workers=0,
+                      groups=Groups(torch.tensor([0, 1, 2]), ("Asia", "Europe", "Other"), (True, True, False)))
+    assert _groups_of(split, 3)[0].tolist() == [0, 1, 2]
+    split.bad_images.add("b.png")  # skipped while decoding: the outputs have two rows
+    ids, counted = _groups_of(split, 2)
+    assert ids.tolist() == [0, 2] and counted.tolist() == [True, True, False]

@@ -52,12 +52,20 @@ Metrics = dict[str, dict[str, float]]  # split -> metric -> value
 
 
 def _groups_of(images: Split, rows: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-    """(group id per output row, which groups compete) of a split with groups; (None, None) without,
-    or when a skipped undecodable file left the outputs shorter than the split (rows unknown)."""
+    """(group id per output row, which groups compete) of a split with groups, (None, None) without.
+    Undecodable files a split skipped (skip_bad_images) have no output row: their groups are left
+    out by the split's `bad_images`, so each row keeps its own image's group."""
     groups = getattr(images, "groups", None)
-    if groups is None or len(groups.ids) != rows:
+    if groups is None:
         return None, None
-    return groups.ids, groups.mask()
+    ids = groups.ids
+    if len(ids) != rows:
+        skipped = getattr(images, "bad_images", set())
+        kept = [i for i, path in enumerate(getattr(images, "paths", [])) if path not in skipped]
+        if len(kept) != rows:
+            return None, None  # rows cannot be matched to images: no worst-group figure rather than a wrong one
+        ids = ids[torch.tensor(kept, dtype=torch.long)]
+    return ids, groups.mask()
 
 
 def score(metric: str, logits: torch.Tensor, labels: torch.Tensor, images: Split) -> float:
