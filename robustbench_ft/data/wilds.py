@@ -45,6 +45,8 @@ class WildsBenchmark(FileBenchmark):
     version: ClassVar[str]
     published: ClassVar[dict[str, int]]
     class_count: ClassVar[int]
+    columns: ClassVar[tuple[str, ...]]  # the metadata columns the family reads
+    own_val = True  # WILDS' id_val: a low-shot run keeps it whole
 
     def __init__(self, config: dict[str, Any], source: Path, **options: Any) -> None:
         super().__init__(config, source, **options)
@@ -60,12 +62,12 @@ class WildsBenchmark(FileBenchmark):
     def table(self) -> pd.DataFrame:
         """The metadata rows that belong to a split, with columns path, label, split (ours) and
         group (an id into `group_names`, or -1 without groups), in metadata order."""
-        return self._read()[0]
+        return self._rows_and_groups[0]
 
     @property
     def group_names(self) -> tuple[str, ...]:
         """The names of the group ids (FMoW's regions); () for a benchmark without groups."""
-        return self._read()[1]
+        return self._rows_and_groups[1]
 
     @cached_property
     def _rows_and_groups(self) -> tuple[pd.DataFrame, tuple[str, ...]]:
@@ -79,27 +81,19 @@ class WildsBenchmark(FileBenchmark):
             raise ConfigError(f"{path}: no column {missing}; expected {self.layout}")
         return self.rows(metadata)
 
-    def _read(self) -> tuple[pd.DataFrame, tuple[str, ...]]:
-        return self._rows_and_groups
-
-    columns: ClassVar[tuple[str, ...]]
-
     @abstractmethod
     def rows(self, metadata: pd.DataFrame) -> tuple[pd.DataFrame, tuple[str, ...]]:
         """(the split rows of the metadata, the group names) as `table` describes them."""
 
     def _split(self, split: str) -> FileSplit:
+        """A split scored over every class, also where it lacks some (as WILDS scores it: no logit
+        restriction), with its images' groups where the benchmark has them."""
         part = self.table[self.table["split"] == split]
         groups = None
         if self.group_names:
             counted = tuple(name != OTHER_REGION for name in self.group_names)
             groups = Groups(torch.tensor(part["group"].to_numpy(), dtype=torch.long), self.group_names, counted)
-        present = sorted(set(part["label"].tolist()))
-        subset = present if split != "train" and 0 < len(present) < self.class_count else None
-        return self.split(part["path"].tolist(), part["label"].tolist(), subset if self.restrict_logits else None,
-                          groups)
-
-    restrict_logits: ClassVar[bool] = False  # WILDS scores over all classes, also where a split lacks some
+        return self.split(part["path"].tolist(), part["label"].tolist(), None, groups)
 
     @cached_property
     def _train(self) -> FileSplit:
@@ -114,8 +108,6 @@ class WildsBenchmark(FileBenchmark):
 
     def val_set(self) -> FileSplit:
         return self._val
-
-    own_val = True  # WILDS' id_val
 
     def make_test_set(self, split: str) -> FileSplit:
         return self._split(split)
