@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import pickle
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -126,17 +125,10 @@ class Cifar10(FileBenchmark):
         return ArraySplit([f"{named}#{i}" for i in kept], torch.as_tensor(labels[kept]), subset,
                           workers=default_workers() if self.workers is None else self.workers, pixels=images, rows=kept)
 
-    @cached_property
-    def _train_val(self) -> tuple[ArraySplit, ArraySplit]:
+    def make_train_val(self) -> tuple[ArraySplit, ArraySplit]:
         full = self._array_split("train")
         kept, held = holdout(len(full), self.holdout_fraction, self.holdout_seed)
         return full.subset(kept), full.subset(held)
-
-    def train_set(self) -> ArraySplit:
-        return self._train_val[0]
-
-    def val_set(self) -> ArraySplit:
-        return self._train_val[1]
 
     def make_test_set(self, split: str) -> ArraySplit:
         return self._array_split(split)

@@ -9,7 +9,6 @@ validation folder, and checks the layout.
 from __future__ import annotations
 
 from abc import abstractmethod
-from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -63,18 +62,11 @@ class ClassFolderBenchmark(FileBenchmark):
         subset = present if allow_subset and len(present) < len(self.classes) else None
         return self.split(paths, labels, subset)
 
-    @cached_property
-    def _train_val(self) -> tuple[FileSplit, FileSplit]:
+    def make_train_val(self) -> tuple[FileSplit, FileSplit]:
         train = self._split(self.train_split, allow_subset=False)
         if self.val_split:
             return train, self._split(self.val_split, allow_subset=False)
         return self.held_out(train.paths, train.labels.tolist())
-
-    def train_set(self) -> FileSplit:
-        return self._train_val[0]
-
-    def val_set(self) -> FileSplit:
-        return self._train_val[1]
 
     def make_test_set(self, split: str) -> FileSplit:
         return self._split(split)

@@ -87,15 +87,8 @@ class DomainNet(FileBenchmark):
         root = str(self.root)
         return [f"{root}/{relative}" for relative, _, _ in entries], [label for _, label, _ in entries]
 
-    @cached_property
-    def _train_val(self) -> tuple[FileSplit, FileSplit]:
+    def make_train_val(self) -> tuple[FileSplit, FileSplit]:
         return self.held_out(*self._files(self.id_split, "train"))
-
-    def train_set(self) -> FileSplit:
-        return self._train_val[0]
-
-    def val_set(self) -> FileSplit:
-        return self._train_val[1]
 
     def make_test_set(self, split: str) -> FileSplit:
         return self.split(*self._files(split, "test"))

@@ -83,6 +83,21 @@ class FileBenchmark(Benchmark):
         self._made.append(made)
         return made
 
+    @abstractmethod
+    def make_train_val(self) -> tuple[FileSplit, FileSplit]:
+        """(train, ID validation): a validation split of the benchmark's own, or a part held out of train."""
+
+    @cached_property
+    def _train_val(self) -> tuple[FileSplit, FileSplit]:
+        return self.make_train_val()
+
+    def train_set(self) -> FileSplit:
+        """Listed once per process and then reused, as is the validation split made with it."""
+        return self._train_val[0]
+
+    def val_set(self) -> FileSplit:
+        return self._train_val[1]
+
     def test_set(self, split: str) -> FileSplit:
         """Each test split is listed once per process and then reused."""
         if split not in self._test_sets:

@@ -124,8 +124,9 @@ class FileSplit:
         """The files at `rows`; files it skips are noted in this split's `bad_images` too (the
         benchmark reports the splits it made, a subset among them through its parent)."""
         index = torch.as_tensor(rows, dtype=torch.long)
+        groups = None if self.groups is None else self.groups.take(index)
         return dataclasses.replace(self, paths=[self.paths[i] for i in index.tolist()], labels=self.labels[index],
-                                   bad_images=self.bad_images, groups=None if self.groups is None else self.groups.take(index))
+                                   bad_images=self.bad_images, groups=groups)
 
     def open_image(self, index: int) -> Image.Image:
         """The image at `index` as RGB (a file here; an array row in `ArraySplit`)."""

@@ -58,7 +58,7 @@ class WildsBenchmark(FileBenchmark):
     def required(self, root: Path) -> list[Path]:
         return [root / self.metadata_file]
 
-    @cached_property
+    @property
     def table(self) -> pd.DataFrame:
         """The metadata rows that belong to a split, with columns path, label, split (ours) and
         group (an id into `group_names`, or -1 without groups), in metadata order."""
@@ -95,19 +95,8 @@ class WildsBenchmark(FileBenchmark):
             groups = Groups(torch.tensor(part["group"].to_numpy(), dtype=torch.long), self.group_names, counted)
         return self.split(part["path"].tolist(), part["label"].tolist(), None, groups)
 
-    @cached_property
-    def _train(self) -> FileSplit:
-        return self._split("train")
-
-    def train_set(self) -> FileSplit:
-        return self._train
-
-    @cached_property
-    def _val(self) -> FileSplit:
-        return self._split(self.val_split)
-
-    def val_set(self) -> FileSplit:
-        return self._val
+    def make_train_val(self) -> tuple[FileSplit, FileSplit]:
+        return self._split("train"), self._split(self.val_split)
 
     def make_test_set(self, split: str) -> FileSplit:
         return self._split(split)

@@ -14,8 +14,8 @@ or 'ood'; `value` is in the metric's natural unit (accuracy as a fraction in [0,
 accuracy, unless the benchmark selects on another metric (its records' `metrics.select_on`,
 iWildCam's macro-F1).
 Rows of role `ood_rest` hold an OOD split's metrics without its held-out part and `ood_val_acc`
-the held-out parts' mean score (accuracy, or the benchmark's select_on metric, as `id_val_acc`) (the `oracle_ood_val` rule's; schema 3, NaN before): a table
-shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).
+the held-out parts' mean score (accuracy, or the benchmark's select_on metric, as `id_val_acc`;
+the `oracle_ood_val` rule's; schema 3, NaN before): a table shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).
 Then what the run cost (schema 3): `requested` (whether a run or sweep asked for this
 configuration of this method, rather than only building on it: records/requests.py),
 `train_steps` (0 for runs that train nothing), `compute_s` (seconds times processes) and

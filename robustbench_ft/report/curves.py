@@ -18,7 +18,8 @@ from ..records.layout import RunFolder
 from .figures import MARKERS, _ordered, _save, plt
 
 FIXED = ("loss", "val_acc", "lr")
-LABELS = {"loss": "training loss (total)", "val_acc": "ID validation score (accuracy or the benchmark's select_on)", "lr": "learning rate"}
+LABELS = {"loss": "training loss (total)", "val_acc": "ID validation score (accuracy or the benchmark's select_on)",
+          "lr": "learning rate"}
 SMOOTH_FRACTION = 0.02
 
 

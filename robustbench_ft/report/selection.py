@@ -10,8 +10,8 @@ A rule picks, per method and model, the configuration to report, as DomainBed's
   paper's released code does. For reproducing published numbers only: it selects on test data,
   and the table is marked as such.
 - `oracle_ood_val`: DomainBed's test-domain oracle: the best mean accuracy (or the benchmark's
-  `select_on` metric, iWildCam's macro-F1) on a held-out 20% of each OOD split (fixed and seeded, the same images for every run: engine/evaluate.py), which
-  is then left out of the OOD accuracies the tables report. It assumes labelled target-domain
+  `select_on` metric, iWildCam's macro-F1) on a held-out 20% of each OOD split (fixed and seeded,
+  the same images for every run: engine/evaluate.py), which is then left out of the OOD accuracies the tables report. It assumes labelled target-domain
   data that a real deployment lacks, so it is marked as an oracle; it bounds what selection
   could gain and shows whether ID validation picks what OOD data would have picked.
 - `all`: every configuration is its own row, best ID validation first (alpha by ID validation).

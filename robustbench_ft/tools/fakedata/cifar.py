@@ -62,7 +62,8 @@ def write(config: dict[str, Any], source: Path, root: Path, options: FakeOptions
     for split, published in TEST_COUNTS.items():
         names = STL_CLASSES if split == "stl10" else CLASSES
         labels = _labels(scaled(published, options.fraction), 10, options)
-        images = _images(split if split != "cifar10" else "cifar", labels, 96 if split == "stl10" else 32, options, names)
+        style, size = ("cifar" if split == "cifar10" else split), (96 if split == "stl10" else 32)
+        images = _images(style, labels, size, options, names)
         files = [root / f for f in FILES[split]]
         if split == "cifar10":
             _pickle(files[0], images, labels)

@@ -83,7 +83,7 @@ def write_fmow(config: dict[str, Any], source: Path, root: Path, options: FakeOp
 
     for split in SPLITS:
         counts = _counts(split, FMoW.published, len(FMOW_CATEGORIES), options)
-        release_split = {"train": "train", "id_val": "val", "id_test": "test", "ood_val": "val", "ood_test": "test"}[split]
+        release_split = SPLITS[split].removeprefix("id_")  # the release's own column: train, val or test
         for label, count in enumerate(counts):
             for i in range(count):
                 country = COUNTRIES[(label + i) % len(COUNTRIES)][0]
