@@ -15,7 +15,8 @@ accuracy, unless the benchmark selects on another metric (its records' `metrics.
 iWildCam's macro-F1).
 Rows of role `ood_rest` hold an OOD split's metrics without its held-out part and `ood_val_acc`
 the held-out parts' mean score (accuracy, or the benchmark's select_on metric, as `id_val_acc`;
-the `oracle_ood_val` rule's; schema 3, NaN before): a table shows `id` and `ood` rows unless that rule swaps in the `ood_rest` ones (selection.py).
+the `oracle_ood_val` rule's; schema 3, NaN before): a table shows `id` and `ood` rows unless
+that rule swaps in the `ood_rest` ones (selection.py).
 Then what the run cost (schema 3): `requested` (whether a run or sweep asked for this
 configuration of this method, rather than only building on it: records/requests.py),
 `train_steps` (0 for runs that train nothing), `compute_s` (seconds times processes) and
@@ -83,6 +84,11 @@ def benchmark_label(result: RunResult) -> str:
     count is compared (and selected) on its own, never picked as if it were a tuning setting."""
     shots = result.spec.get("shots")
     return result.benchmark if shots is None else f"{result.benchmark}/{int(shots)}-shot"
+
+
+def base_benchmark(label: str) -> str:
+    """The benchmark a frame's `benchmark` label names, its '/<K>-shot' left off."""
+    return label.split("/")[0]
 
 
 def _run_info(result: RunResult) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pandas as pd
 from ..core.atomic import atomic_write, atomic_write_text
 from ..core.config import ConfigError
 from .claims import claims_markdown
-from .collect import collect, tidy_csv
+from .collect import base_benchmark, collect, tidy_csv
 from .html import Section, page
 from .reference import reference_markdown
 from .robustness import baseline_for
@@ -58,15 +58,17 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
         atomic_write(path, lambda file: file.write(tidy_csv(frame)))
         written.append(path)
     sections = []
+    selected: dict[str, pd.DataFrame] = {}  # benchmark -> the rows of its chosen configurations
     for benchmark, part in frame.groupby("benchmark", observed=True):
         section = Section(f"Benchmark: {benchmark}")
-        written += _write_benchmark(part, str(benchmark), out / str(benchmark), formats, rule, alpha,
-                                    plots or PAGE in formats, echo, section, collection.folders, baseline,
-                                    collection.primary.get(str(benchmark), (["acc"], None)))
+        files, selected[str(benchmark)] = _write_benchmark(
+            part, str(benchmark), out / str(benchmark), formats, rule, alpha, plots or PAGE in formats, echo,
+            section, collection.folders, baseline, collection.primary.get(str(benchmark), (["acc"], None)))
+        written += files
         sections.append(section)
     if (plots or PAGE in formats) and frame["shots"].notna().any():
         from .shots import plot_shots, shot_curves
-        figures = plot_shots(shot_curves(frame, rule, alpha), out / "figures")
+        figures = plot_shots(shot_curves(selected, alpha), out / "figures")
         if figures:
             section = Section("Accuracy against shots")
             section.add_figures(figures)
@@ -82,8 +84,9 @@ def write_report(results: Path, out: Path, formats: list[str] = ("md", "tex", "c
 def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: list[str], rule: Selection,
                      alpha: float, plots: bool, echo: bool, section: Section,
                      folders: dict[str, Path], baseline: Path | None = None,
-                     primary: tuple[list[str], str | None] = (["acc"], None)) -> list[Path]:
-    """One benchmark's tables, notes and figures; each also goes into the page's section. A
+                     primary: tuple[list[str], str | None] = (["acc"], None)) -> tuple[list[Path], pd.DataFrame]:
+    """One benchmark's tables, notes and figures, each also in the page's section; with the rows of
+    the configurations the rule chose (the shots figure joins them across shot counts). A
     benchmark whose records name primary metrics other than accuracy alone (iWildCam's macro-F1,
     FMoW's worst-region accuracy) gets their table first (primary.<fmt>)."""
     written: list[Path] = []
@@ -96,8 +99,9 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
 
     part = rule.view(part)  # the rows the rule reports (oracle_ood_val: OOD splits less their held-out part)
     chosen = entries(part, rule)
-    base = benchmark.split("/")[0]  # a low-shot '<name>/<K>-shot' is measured against its benchmark's testbed
-    fit, no_fit = baseline_for(base, list(dict.fromkeys(part.loc[part["role"] == "ood", "split"])), baseline)
+    # a low-shot '<name>/<K>-shot' is measured against its benchmark's testbed
+    ood_splits = list(dict.fromkeys(part.loc[part["role"] == "ood", "split"]))
+    fit, no_fit = baseline_for(base_benchmark(benchmark), ood_splits, baseline)
     measured = set(part["metric"].unique())
     primary_metrics, groups = primary
     families = ({PRIMARY: primary_metrics} if primary_metrics != ["acc"] else {}) | FAMILIES
@@ -120,10 +124,10 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
     text_file("reference.md", reference_markdown(chosen, benchmark, id_split), "Measured and published")
     claims_chosen = chosen if rule.one_per_method else entries(part, selection_rule(DEFAULT_SELECTION))
     text_file("claims.md", claims_markdown(selected_frame(claims_chosen)), "Claims")
+    selected = selected_frame(chosen)
     if plots:
         from .curves import load_curves, plot_training_curves  # matplotlib: imported when figures are drawn
         from .figures import write_figures
-        selected = selected_frame(chosen)
         figures = write_figures(selected, folder / "figures", alpha, fit)
         curves, problems = load_curves(selected, folders)
         for problem in problems:
@@ -132,4 +136,4 @@ def _write_benchmark(part: pd.DataFrame, benchmark: str, folder: Path, formats: 
             figures += plot_training_curves(selected, curves, folder / "figures")
         section.add_figures(figures)
         written += figures
-    return written
+    return written, selected

@@ -13,25 +13,25 @@ from pathlib import Path
 
 import pandas as pd
 
-from .selection import Selection
-from .tables import entries, selected_frame
+from .collect import base_benchmark
 
 
-def shot_curves(frame: pd.DataFrame, rule: Selection, alpha: float = 0.5) -> pd.DataFrame:
+def shot_curves(selected: dict[str, pd.DataFrame], alpha: float = 0.5) -> pd.DataFrame:
     """(base, entry, shots, role, acc): mean accuracy over seeds of each selected configuration at
-    each shot count (shots empty: every training image); role 'id' or 'ood' (the OOD splits' mean)."""
+    each shot count (shots empty: every training image); role 'id' or 'ood' (the OOD splits' mean).
+    `selected`: per benchmark label, the rows of the configurations the report's rule chose."""
+    from .figures import _at_alpha  # matplotlib: imported when figures are drawn
     parts = []
-    for label, part in frame.groupby("benchmark", observed=True):
-        chosen = selected_frame(entries(rule.view(part), rule))
+    for label, chosen in selected.items():
         if chosen.empty:
             continue
-        acc = chosen[(chosen["metric"] == "acc") & chosen["role"].isin(["id", "ood"])
-                     & (chosen["alpha"].isna() | ((chosen["alpha"] - alpha).abs() < 1e-9))]
+        at_alpha = _at_alpha(chosen, alpha)
+        acc = at_alpha[(at_alpha["metric"] == "acc") & at_alpha["role"].isin(["id", "ood"])]
         per_seed = acc.groupby(["entry", "role", "seed"], observed=True)["value"].mean().reset_index()
         means = per_seed.groupby(["entry", "role"], observed=True)["value"].mean().reset_index()
-        shots = part["shots"].dropna()
+        shots = chosen["shots"].dropna()
         means["shots"] = int(shots.iloc[0]) if len(shots) else pd.NA
-        means["base"] = str(label).split("/")[0]
+        means["base"] = base_benchmark(label)
         parts.append(means.rename(columns={"value": "acc"}))
     if not parts:
         return pd.DataFrame(columns=["base", "entry", "shots", "role", "acc"])
