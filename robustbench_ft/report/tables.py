@@ -34,6 +34,10 @@ METRIC_LABELS = {"acc": "Acc. (%)", "nll": "NLL", "ece": "ECE (%)",
 PERCENT = {"acc", "ece", "macro_f1", "worst_group_acc"}
 HIGHER_IS_BETTER = {"acc", "macro_f1", "worst_group_acc"}
 PRIMARY = "primary"  # the family of a benchmark's own primary metrics, shown first where they are not accuracy alone
+MEAN_OOD = "OOD mean"
+EFFECTIVE = "Eff. rob."  # effective robustness (robustness.py), accuracy tables only
+VAL_TUNED = "‡"  # the row fitted something on ID validation before the rule selected on it
+DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
 
 
 def metric_label(metric: str, groups: str | None = None) -> str:
@@ -41,10 +45,6 @@ def metric_label(metric: str, groups: str | None = None) -> str:
     if metric == "worst_group_acc" and groups:
         return f"Worst-{groups} acc. (%)"
     return METRIC_LABELS.get(metric, metric)
-MEAN_OOD = "OOD mean"
-EFFECTIVE = "Eff. rob."  # effective robustness (robustness.py), accuracy tables only
-VAL_TUNED = "‡"  # the row fitted something on ID validation before the rule selected on it
-DISTANCES_TO_ZEROSHOT = {"feature_distortion", "energy_gap"}
 
 
 @dataclass
