@@ -36,6 +36,7 @@ def _fails_cleanly(capsys, tmp_path, *args: str) -> str:
     (["--methods", "lipsum", "--set", "lipsum.lam=high"], "hyper-parameter 'lam' must be float, got str 'high'"),
     (["--steps", "0"], "expected steps, batch_size, accum_steps and eval_every >= 1"),
     (["--batch-size", "-4"], "expected steps, batch_size, accum_steps and eval_every >= 1"),
+    (["--shots", "0"], "expected shots >= 1 (or none: every training image)"),
 ])
 def test_bad_run_arguments(capsys, tmp_path, args, expected):
     assert expected in _fails_cleanly(capsys, tmp_path, "run", *args)
@@ -90,3 +91,15 @@ def test_no_space_left_fails_the_run_and_keeps_earlier_records(tmp_path, mini_be
     assert not (folder / "result.json").exists() and list(tmp_path.rglob("*.tmp")) == []
     assert all(p.read_bytes() == content for p, content in before.items())  # earlier records intact
     assert done.evaluations
+
+
+@pytest.mark.parametrize("metrics, expected", [
+    ("{primary: [top5]}", "metrics ['top5'] in 'metrics:'; known: acc, macro_f1, worst_group_acc"),
+    ("{select_on: worst_group_acc}", "'worst_group_acc' needs 'metrics: groups:'"),
+    ("[macro_f1]", "'metrics' must be a mapping (primary, select_on, groups)"),
+])
+def test_a_benchmarks_metric_declaration_is_checked(capsys, tmp_path, mini_benchmark, metrics, expected):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(open(mini_benchmark).read() + f"metrics: {metrics}\n")
+    err = _fails_cleanly(capsys, tmp_path, "run", "--dataset", str(bad))
+    assert expected in err and str(bad) in err

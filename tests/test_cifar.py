@@ -79,3 +79,14 @@ def test_zeroshot_ft_and_lipsum_run_end_to_end_on_a_generated_tree(tree, tmp_pat
     assert sorted(r.method for r in done) == ["ft", "lipsum", "zeroshot"]
     for result in done:
         assert set(result.evaluations[0].splits) == {"cifar10", "cifar10.1", "cifar10.2", "stl10"}
+
+
+def test_an_unreadable_array_file_is_named_and_the_other_splits_still_count(tree, tmp_path, capsys):
+    import shutil
+    copy = tmp_path / "cifar10"
+    shutil.copytree(tree / "cifar10", copy)
+    (copy / "cifar-10.2" / "cifar102_test.npz").write_bytes(b"not an npz")
+    assert main(["data", "check", "--dataset", "cifar10", "--data-root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "cannot read split 'cifar10.2'" in out and "Traceback" not in out
+    assert "cifar10.1" in out and "stl10" in out  # the rest are still counted

@@ -170,3 +170,13 @@ def test_a_skipped_image_leaves_every_other_row_with_its_own_group():
     split.bad_images.add("b.png")  # skipped while decoding: the outputs have two rows
     ids, counted = _groups_of(split, 2)
     assert ids.tolist() == [0, 2] and counted.tolist() == [True, True, False]
+
+
+def test_a_timestamp_that_is_no_iso_time_is_one_clear_error(tmp_path, capsys):
+    write_fake("fmow", tmp_path, FakeOptions(per_class=1, sources_per_class=1))
+    metadata = tmp_path / "fmow_v1.1" / "rgb_metadata.csv"
+    lines = metadata.read_text().splitlines()
+    metadata.write_text("\n".join([lines[0], lines[1].rsplit(",", 1)[0] + ",last spring", *lines[2:]]) + "\n")
+    assert main(["data", "check", "--dataset", "fmow", "--data-root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{metadata}: a timestamp is not an ISO 8601 time" in out and "Traceback" not in out
