@@ -15,23 +15,40 @@ from __future__ import annotations
 from typing import Any
 
 from .config import ConfigError, benchmark_budget
-from .declarations import DECLARATIONS, completed
+from .declarations import DECLARATIONS, IMPLIED_METHOD, completed
 from .method_info import method_info, train_keys
 from .spec import RunSpec, training_fields
 
 
 def canonical_method(name: str) -> str:
-    """'wise' -> 'ft+wise': a post-hoc method alone applies to its preset's default base."""
+    """'wise' -> 'ft+wise': a post-hoc method alone applies to its preset's default base;
+    'ft+ema' -> 'ema': a modifier alone modifies FT, and FT's part is left out of the name (so EMA
+    runs kept the names they had before EMA became a modifier)."""
     parts = [p.strip() for p in name.split("+") if p.strip()]
     if not parts:
         raise ConfigError(f"empty method name {name!r}")
     for part in parts:
         DECLARATIONS.of(part)  # raises with the list of known methods
+    check_order(name, parts)
     if len(parts) == 1:
         base = method_info(parts[0]).base
         if base:
             parts = [base, *parts]
+    if len(parts) > 1 and parts[0] == IMPLIED_METHOD and DECLARATIONS.modifies(parts[1]):
+        parts = parts[1:]
     return "+".join(parts)
+
+
+def check_order(name: str, parts: list[str]) -> None:
+    """A composed method is a trained (or untrained) method, then modifiers of its training,
+    then post-hoc steps: 'lipsum+ema+wise'. A modifier needs a method that trains before it."""
+    if len(set(parts)) < len(parts):
+        raise ConfigError(f"method {name!r} names a part twice")
+    for before, part in zip(parts, parts[1:]):
+        if DECLARATIONS.modifies(part) and not DECLARATIONS.trains(before):
+            raise ConfigError(f"method {name!r}: modifier {part!r} must follow a method that trains (e.g. "
+                              f"'lipsum+{part}'), not {before!r}; post-hoc steps come after it "
+                              f"('lipsum+{part}+wise')")
 
 
 def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, seed: int = 0,

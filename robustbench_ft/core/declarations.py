@@ -18,25 +18,37 @@ if TYPE_CHECKING:
     from .spec import RunSpec
 
 
+IMPLIED_METHOD = "ft"  # the method a modifier named alone modifies ('ema' is FT with EMA)
+
+
 class Declarations:
     """method name -> its declared hyper-parameters, filled by the methods' registration."""
 
     def __init__(self) -> None:
         self._declared: dict[str, tuple[HParam, ...]] = {}
         self._trains: dict[str, bool] = {}
+        self._modifies: dict[str, bool] = {}
 
-    def declare(self, method: str, hparams: Iterable[HParam], trains: bool = True) -> None:
+    def declare(self, method: str, hparams: Iterable[HParam], trains: bool = True, modifies: bool = False) -> None:
         """`trains`: whether the method runs the shared trainer, i.e. reads the spec's training
-        fields (steps, lr, ...); zero-shot, Kumar et al.'s probe and post-hoc steps do not."""
+        fields (steps, lr, ...); zero-shot, Kumar et al.'s probe and post-hoc steps do not.
+        `modifies`: a modifier of another method's training (EMA), not a method of its own."""
         if method in self._declared:
             raise ValueError(f"method {method!r} is declared twice")
         self._declared[method] = tuple(hparams)
         self._trains[method] = bool(trains)
+        self._modifies[method] = bool(modifies)
 
     def withdraw(self, method: str) -> None:
         """Forget a method (a test's or a plugin's that is unloaded)."""
         self._declared.pop(method, None)
         self._trains.pop(method, None)
+        self._modifies.pop(method, None)
+
+    def modifies(self, part: str) -> bool:
+        """Whether `part` is a modifier (methods/modifier.py) rather than a method."""
+        self.of(part)
+        return self._modifies[part]
 
     def trains(self, method: str) -> bool:
         """Whether any part of `method` ('a' or 'a+b') trains: then it reads the training fields."""

@@ -72,6 +72,9 @@ class Trainer:
                  log: Callable[[dict], None] = lambda row: None,
                  save: Callable[[dict], None] | None = None) -> None:
         self.model, self.method, self.ctx, self.log, self.save = model, method, ctx, log, save
+        self.modifiers = method.modifiers  # callbacks on the run (EMA): their hooks follow the method's
+        for modifier in self.modifiers:
+            modifier.setup(model, ctx)
         spec = ctx.spec
         fused = {"fused": True} if ctx.workbench.device.type == "cuda" else {}  # one kernel per step on GPUs
         self.optimizer = torch.optim.AdamW(method.param_groups(model), lr=spec.lr, betas=(0.9, 0.999),
@@ -100,7 +103,8 @@ class Trainer:
         return {"step": self.step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "best": {"score": self.best_score, "step": self.best_step, "state": self.best_state},
                 "rng": {"torch": torch.get_rng_state(), "cuda": cuda, "method": self.ctx.generator.get_state()},
-                "method": self.method.state_dict(), "log_lines": self.log_lines, "step_times": self.step_times}
+                "method": self.method.state_dict(), "modifiers": [m.state_dict() for m in self.modifiers],
+                "log_lines": self.log_lines, "step_times": self.step_times}
 
     def load_state_dict(self, state: dict) -> None:
         self.step = int(state["step"])
@@ -115,6 +119,11 @@ class Trainer:
             torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.ctx.generator.set_state(state["rng"]["method"])
         self.method.load_state_dict(state["method"])
+        modifier_states = state.get("modifiers")
+        if modifier_states is None and self.modifiers:  # saved when EMA was a method: its state was the method's
+            modifier_states = [state["method"]]
+        for modifier, saved in zip(self.modifiers, modifier_states or []):
+            modifier.load_state_dict(saved)
         self.log_lines, self.step_times = int(state["log_lines"]), list(state["step_times"])
 
     def fit(self) -> TrainRecord:
@@ -142,6 +151,7 @@ class Trainer:
                 self.save(self.state_dict())
                 self._last_save = time.monotonic()
         bar.close()
+        self.method.finish(model)
         if self.best_state is not None:
             model.load_state_dict(self.best_state)
         median = sorted(self.step_times)[len(self.step_times) // 2] if self.step_times else 0.0
@@ -171,6 +181,8 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.params, spec.grad_clip)
         self.optimizer.step()
         self.method.after_step(model, ctx)
+        for modifier in self.modifiers:
+            modifier.after_step(model, ctx)
         self.step_times.append(time.perf_counter() - tick)
         totals = mean_over_ranks(totals, ctx.dist)
         return {"step": step + 1, "lr": self.optimizer.param_groups[0]["lr"], "loss": sum(totals.values()), **totals}
@@ -179,7 +191,7 @@ class Trainer:
         """Score the weights the method says a run delivers (the model itself, or e.g. its EMA)
         and keep them when they are the best so far."""
         spec, workbench = self.ctx.spec, self.ctx.workbench
-        delivered = self.method.delivered_model(self.model)
+        delivered = self.delivered()
         row["val_acc"] = val_accuracy(delivered, workbench)
         if spec.selection == "id_test":
             row["id_test_acc"] = id_test_accuracy(delivered, workbench)
@@ -187,6 +199,14 @@ class Trainer:
         if spec.selection == "last" or score > self.best_score:
             state = {k: v.detach().to("cpu", copy=True) for k, v in delivered.state_dict().items()}
             self.best_score, self.best_step, self.best_state = score, row["step"], state
+
+    def delivered(self) -> ImageClassifier:
+        """What the run delivers now: the method's model built from the trained weights, or from
+        what the modifiers put in their place (an EMA's average)."""
+        weights = self.model
+        for modifier in self.modifiers:
+            weights = modifier.delivered_weights(weights)
+        return self.method.delivered_model(weights)
 
     def _save_due(self, evaluated: bool) -> bool:
         every = self.ctx.spec.checkpoint_every

@@ -4,7 +4,9 @@ The trainer never names a method. A method decides which parameters train (`para
 the loss is (`loss_terms`, summed by the trainer), what happens after each optimiser step
 (`after_step`), which finished runs it builds on (`dependencies`) and which models get evaluated
 once training is over (`variants`: the trained model itself, or e.g. one WiSE interpolation per
-alpha). Methods register by decorator in METHODS; `a+b` composes a post-hoc method b onto a.
+alpha). Methods register by decorator in METHODS; `a+b` composes a post-hoc method b onto a, or
+modifies a's training with a modifier b such as EMA (modifier.py), which the method carries in
+`modifiers` and the trainer calls beside the method's own hooks.
 Each method declares its hyper-parameters once, as `HParam`s on its class; it reads their typed
 values from `self.hp`. Its label, reference and description live in its preset (core/method_info.py).
 """
@@ -23,19 +25,20 @@ from ..core.registry import Registry
 from ..core.spec import RunSpec
 from ..models.classifier import ImageClassifier
 from .context import RunContext
+from .modifier import IMPLIED_METHOD, Modifier, is_modifier
 
 
-class MethodRegistry(Registry[type["Method"]]):
+class MethodRegistry(Registry[type[Any]]):
     """Registers a method class under a name, tells the class its name and declares its
     hyper-parameters to the core (core/declarations.py): one place, the decorator."""
 
     def register(self, name: str):
         add = super().register(name)
 
-        def decorate(cls: type["Method"]) -> type["Method"]:
+        def decorate(cls: type[Any]) -> type[Any]:  # a Method or a Modifier
             cls.name = name
             add(cls)
-            DECLARATIONS.declare(name, cls.hparams, trains=cls.trains)
+            DECLARATIONS.declare(name, cls.hparams, trains=cls.trains, modifies=is_modifier(cls))
             return cls
         return decorate
 
@@ -63,11 +66,14 @@ class Method:
     name: ClassVar[str] = "base"  # set by @METHODS.register
     trains: ClassVar[bool] = True
     keeps_weights: ClassVar[bool] = False  # fits weights without the trainer (LP) and keeps them too
+    delivers_from_weights: ClassVar[bool] = True  # delivered_model is a function of the classifier alone
     hparams: ClassVar[tuple[HParam, ...]] = ()
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
-        self.hp: dict[str, Any] = resolve_hparams(spec)[self.name]
+        hparams = resolve_hparams(spec)  # 'ema' is FT modified: FT's part is implied, with its defaults
+        self.hp: dict[str, Any] = hparams.get(self.name, {h.name: h.default for h in self.hparams})
+        self.modifiers: tuple[Modifier, ...] = ()  # set by build_method from the spec's modifier parts
 
     def dependencies(self) -> list[RunSpec]:
         return []
@@ -83,6 +89,11 @@ class Method:
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         """Called after every optimiser step (EMA, projections, ...)."""
+
+    def finish(self, model: ImageClassifier) -> None:
+        """Called once training ends, before the selected weights are loaded into `model`: undo
+        what `setup` changed of the model's structure (LoRA's adapters), so that it holds the
+        tensors of the delivered model."""
 
     def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
         """The weights this run delivers: what the trainer scores for model selection and keeps.
@@ -110,9 +121,19 @@ class Method:
 
 
 def build_method(spec: RunSpec) -> Method:
-    """The method object of a spec; 'a+b' is post-hoc method b applied to a's run."""
-    return method_class(spec.parts[-1])(spec)
+    """The method object of a spec: 'a+b' is post-hoc method b applied to a's run, or, when b is
+    a modifier, method a trained with b's hooks ('ema' alone: FT with them)."""
+    last = method_class(spec.parts[-1])
+    if not is_modifier(last):
+        return last(spec)
+    first = spec.parts[0]
+    method = method_class(IMPLIED_METHOD if is_modifier(method_class(first)) else first)(spec)
+    method.modifiers = tuple(method_class(part)(spec) for part in spec.parts if is_modifier(method_class(part)))
+    for modifier in method.modifiers:
+        modifier.check(method)
+    return method
 
 
-def method_class(name: str) -> type[Method]:
+def method_class(name: str) -> type[Any]:
+    """The class registered under `name`: a Method, or a Modifier (modifier.py)."""
     return METHODS.get(name)

@@ -1,6 +1,7 @@
 """Imports every method module so each registers itself; add a new method's module here."""
 
 from . import (  # noqa: F401  (registering is what importing them does)
+    bitfit,
     carft,
     ema,
     ensemble,
@@ -11,6 +12,7 @@ from . import (  # noqa: F401  (registering is what importing them does)
     linear_probe,
     linear_probe_zs,
     lipsum,
+    lora,
     lpft,
     soup,
     tpgm,

@@ -1,18 +1,23 @@
-"""EMA: fine-tuning whose delivered weights are the exponential moving average of the iterates.
+"""EMA: the exponential moving average of a run's iterates, as a modifier of any trained method.
 
 After every optimiser step, theta_ema <- decay * theta_ema + (1 - decay) * theta, starting at
-theta_0; model selection scores, and the run keeps, theta_ema (Method.delivered_model). The average
-is part of the resume state, so a resumed run continues the same average.
+theta_0; model selection scores, and the run keeps, the method's delivered model built from
+theta_ema. The average is part of the resume state, so a resumed run continues the same average.
+'ema' alone is FT with it (its runs kept their names from when EMA was a method of its own);
+'lipsum+ema', 'l2sp+ema' take it the same way (modifier.py).
 
 Started from the zero-shot weights, a constant decay keeps decay^n of them after n steps: 0.69 at
 0.999 after 375 steps, so such a run is mostly the zero-shot model. `warmup: true` uses the decay
 min(decay, (1 + n) / (10 + n)) at update n, as TensorFlow's ExponentialMovingAverage with
 `num_updates` does, so the average forgets its start within the first tens of steps.
+
+A method whose delivered model is built from more than the classifier's weights (FLYP's head comes
+from its trained text tower) cannot take it: the average would cover only part of what it delivers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -22,7 +27,10 @@ from ..core.spec import RunSpec
 from ..models.classifier import ImageClassifier
 from .base import METHODS
 from .context import RunContext
-from .finetune import FineTune
+from .modifier import Modifier
+
+if TYPE_CHECKING:
+    from .base import Method
 
 
 @torch.no_grad()
@@ -36,8 +44,8 @@ def ema_update(average: dict[str, torch.Tensor], current: dict[str, torch.Tensor
 
 
 @METHODS.register("ema")
-class EMA(FineTune):
-    """FT whose delivered weights are the exponential moving average of the iterates."""
+class EMA(Modifier):
+    """The delivered weights are the exponential moving average of the iterates (any trained method)."""
 
     hparams = (HParam("decay", float, 0.99, "weight of the running average per step", space=(0.99, 0.995, 0.999)),
                HParam("warmup", bool, False, "decay min(decay, (1 + n) / (10 + n)) at update n (TensorFlow's "
@@ -47,6 +55,11 @@ class EMA(FineTune):
         super().__init__(spec)  # planning builds every method, so a bad decay fails before any run
         if not 0.0 <= self.hp["decay"] <= 1.0:
             raise ConfigError(f"ema.decay must lie in [0, 1], got {self.hp['decay']}")
+
+    def check(self, method: "Method") -> None:
+        if not method.delivers_from_weights:
+            raise ConfigError(f"'{method.name}+ema': {method.name} delivers a model built from more than the "
+                              "classifier's weights (e.g. a trained text tower), which the average would not cover")
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.average = model.frozen_copy()
@@ -62,7 +75,7 @@ class EMA(FineTune):
         ema_update(self.average.state_dict(keep_vars=True), model.state_dict(keep_vars=True), self.decay_now())
         self.updates += 1
 
-    def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
+    def delivered_weights(self, model: ImageClassifier) -> ImageClassifier:
         return self.average
 
     def state_dict(self) -> dict[str, Any]:

@@ -88,6 +88,8 @@ class TextTower(nn.Module):
 class FLYP(Method):
     """Contrastive fine-tuning of both towers against class-prompt captions; zero-shot head at eval."""
 
+    delivers_from_weights = False  # its head comes from the text tower it trains
+
     hparams = (HParam("same_class_negatives", bool, True,
                       "count the captions of an image's own class (other items of the batch) as its negatives, "
                       "as FLYP's training code does; false: leave them out of the softmax (FLYP's ClipLoss "

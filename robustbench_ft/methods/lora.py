@@ -1,0 +1,65 @@
+"""LoRA (Hu et al., ICLR 2022) on the image encoder's attention, through the `peft` library.
+
+Every attention block's projections are adapted, W + (alpha / r) B A with A (r x d_in) drawn as
+peft draws it and B = 0, so training starts exactly at the zero-shot model. open_clip's vision
+transformer computes attention with torch's nn.MultiheadAttention; peft's LoRA wraps that module
+(its fused query/key/value projection `in_proj_weight`, and `out_proj` as a Linear), so `peft` fits
+as it is. `targets: attention+mlp` adapts the MLP's two Linears too. The encoder's own weights are
+frozen; the head trains at the spec's lr unless `head: false`, the adapters at `lr_factor` times it
+(LoRA wants a larger step than full fine-tuning; a factor keeps one recipe across benchmarks).
+
+The run delivers an ordinary classifier: the adapters merged into the weights
+(`merge_and_unload` on a copy), so selection scores it, the run keeps it, and post-hoc methods
+(`lora+wise`, ...) apply unchanged. After training the adapters are removed before the selected,
+merged weights are loaded (`finish`). AdamW's weight decay applies to A and B as peft's users set it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ..core.hparams import HParam
+from ..models.classifier import ImageClassifier
+from .base import METHODS, Method
+from .context import RunContext
+
+TARGETS = {"attention": ["attn"], "attention+mlp": ["attn", "c_fc", "c_proj"]}
+
+
+@METHODS.register("lora")
+class LoRA(Method):
+    """Low-rank adapters on the image encoder's attention (peft), plus the head."""
+
+    hparams = (
+        HParam("rank", int, 8, "r: the rank of each adapter", space=(4, 8, 16)),
+        HParam("alpha", float, 16.0, "the adapters' scale is alpha / rank"),
+        HParam("targets", str, "attention", "which Linears get adapters: attention (query/key/value and output "
+               "projections) or attention+mlp", choices=tuple(TARGETS)),
+        HParam("lr_factor", float, 10.0, "the adapters' lr as a multiple of the spec's", space=(3.0, 10.0, 30.0)),
+        HParam("head", bool, True, "train the zero-shot-initialised head too (at the spec's lr)"),
+    )
+
+    def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
+        from peft import LoraConfig, LoraModel  # imported by the runs that use it: peft brings transformers
+        model.requires_grad_(False)
+        config = LoraConfig(r=self.hp["rank"], lora_alpha=self.hp["alpha"], lora_dropout=0.0,
+                            target_modules=TARGETS[self.hp["targets"]])
+        model.visual = LoraModel(model.visual, config, "default")  # only the adapters train
+        model.head.requires_grad_(self.hp["head"])
+
+    def param_groups(self, model: ImageClassifier) -> list[dict[str, Any]]:
+        adapters = [p for name, p in model.visual.named_parameters() if p.requires_grad]
+        groups = [{"params": adapters, "lr": self.spec.lr * self.hp["lr_factor"]}]
+        if self.hp["head"]:
+            groups.append({"params": [model.head]})
+        return groups
+
+    def delivered_model(self, model: ImageClassifier) -> ImageClassifier:
+        """A copy with the adapters merged into the encoder's weights: an ordinary classifier."""
+        merged = copy.deepcopy(model)
+        merged.visual = merged.visual.merge_and_unload()
+        return merged
+
+    def finish(self, model: ImageClassifier) -> None:
+        model.visual = model.visual.unload()  # the plain encoder, ready for the merged weights

@@ -1,0 +1,133 @@
+"""Modifiers of any trained method (EMA on Lipsum-FT, ...) and the parameter-efficient baselines."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from robustbench_ft.core.compose import canonical_method
+from robustbench_ft.core.config import ConfigError
+from robustbench_ft.engine.execute import execute
+from robustbench_ft.engine.train import Trainer
+from robustbench_ft.methods.base import build_method
+from robustbench_ft.methods.ema import EMA
+from robustbench_ft.methods.finetune import FineTune
+from robustbench_ft.methods.lipsum import LipsumFT
+from robustbench_ft.records import ResultsTree
+from robustbench_ft.records.checkpoints import load_checkpoint
+from test_methods import _fit, context, spec_for
+
+
+def test_a_modifier_composes_onto_any_trained_method_and_ft_is_implied():
+    assert canonical_method("ft+ema") == "ema"  # one run, one name: the name EMA runs always had
+    assert canonical_method("lipsum+ema") == "lipsum+ema"
+    assert canonical_method("ft+ema+wise") == "ema+wise"
+    for bad in ("zeroshot+ema", "ft+wise+ema", "lp+ema", "ema+ema"):
+        with pytest.raises(ConfigError):
+            canonical_method(bad)
+
+
+def test_the_ema_method_keeps_its_digest(mini_benchmark):
+    """'ema' was a method of its own before; as FT with the modifier it names the same runs."""
+    plain = spec_for("ema", mini_benchmark, hparams={"ema": {"decay": 0.999}})
+    assert spec_for("ft+ema", mini_benchmark, hparams={"ema": {"decay": 0.999}}).digest() == plain.digest()
+    assert plain.identity()["method"] == "ema" and plain.identity()["hparams"] == {"ema": {"decay": 0.999}}
+
+
+def test_build_method_gives_the_trained_method_with_its_modifiers(mini_benchmark):
+    ema = build_method(spec_for("ema", mini_benchmark))
+    assert type(ema) is FineTune and [type(m) for m in ema.modifiers] == [EMA]
+    lipsum = build_method(spec_for("lipsum+ema", mini_benchmark, hparams={"lipsum": {"lam": 2.0},
+                                                                          "ema": {"decay": 0.9}}))
+    assert type(lipsum) is LipsumFT and lipsum.hp["lam"] == 2.0 and lipsum.modifiers[0].hp["decay"] == 0.9
+    assert build_method(spec_for("lipsum+ema+wise", mini_benchmark)).base_spec().method == "lipsum+ema"
+    with pytest.raises(ConfigError, match="text tower"):
+        build_method(spec_for("flyp+ema", mini_benchmark))
+
+
+def test_lipsum_with_ema_is_lipsum_trained_with_the_average_delivered(mini_benchmark, tmp_path):
+    """The same iterates as plain Lipsum-FT (the modifier changes no gradient); the run keeps
+    their average, here decay 0.5 over 3 steps by hand."""
+    budget = {"lr": 1e-3, "steps": 3, "eval_every": 3, "selection": "last"}
+    iterates = []
+    spec = spec_for("lipsum", mini_benchmark, **budget)
+    ctx = context(spec, tmp_path)
+    torch.manual_seed(0)
+    method, model = build_method(spec), ctx.workbench.fresh_classifier()
+    method.setup(model, ctx)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    trainer = Trainer(model, method, ctx)
+    trainer.method.after_step = lambda m, c: iterates.append({k: v.clone() for k, v in m.state_dict().items()})
+    trainer.fit()
+    averaged, _, _, _ = _fit(spec_for("lipsum+ema", mini_benchmark, hparams={"ema": {"decay": 0.5}}, **budget),
+                             tmp_path)
+    state = averaged.state_dict()
+    for key in ("head", "visual.proj"):
+        by_hand = start[key]
+        for w in iterates:
+            by_hand = 0.5 * by_hand + 0.5 * w[key]
+        assert torch.allclose(state[key], by_hand, atol=1e-6), key
+    assert not torch.allclose(state["head"], iterates[-1]["head"])
+
+
+def test_a_resumed_modified_run_continues_its_average(mini_benchmark, tmp_path):
+    spec = spec_for("lipsum+ema", mini_benchmark, lr=1e-3, steps=4, eval_every=2, checkpoint_every=2,
+                    hparams={"ema": {"decay": 0.7}})
+    straight, *_ , saved = _fit(spec, tmp_path)
+    resumed, *_ = _fit(spec, tmp_path, until=saved[0])
+    assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())
+
+
+def test_bitfit_moves_only_biases_and_the_head(mini_benchmark, tmp_path):
+    spec = spec_for("bitfit", mini_benchmark, lr=1e-3, steps=3, eval_every=3, selection="last")
+    execute(spec, tmp_path)
+    kept = load_checkpoint(ResultsTree(tmp_path).of(spec))
+    zeroshot = context(spec, tmp_path).workbench.zeroshot.state_dict()
+    moved = {k for k in kept if not torch.equal(kept[k], zeroshot[k].cpu())}
+    assert "head" in moved and any(k.startswith("visual.") for k in moved)
+    assert all(k == "head" or k.endswith("bias") for k in moved), sorted(moved)
+    groups = Trainer(*_fresh(spec, tmp_path)).optimizer.param_groups
+    assert [(g["lr"], g["weight_decay"]) for g in groups] == [(pytest.approx(1e-2), 0.0), (1e-3, 0.1)]
+
+
+def _fresh(spec, root):
+    ctx = context(spec, root)
+    method, model = build_method(spec), ctx.workbench.fresh_classifier()
+    method.setup(model, ctx)
+    return model, method, ctx
+
+
+def test_lora_starts_at_zero_shot_trains_only_adapters_and_delivers_them_merged(mini_benchmark, tmp_path):
+    """B = 0 at the start: the adapted model is the zero-shot one; after training, the kept
+    classifier has the plain encoder's tensors and computes what the adapted model computed."""
+    spec = spec_for("lora", mini_benchmark, lr=1e-3, steps=3, eval_every=3, selection="last",
+                    hparams={"lora": {"rank": 4}})
+    model, method, ctx = _fresh(spec, tmp_path)
+    images = torch.randn(4, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(model(images)[0], ctx.workbench.zeroshot(images)[0], atol=1e-5)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n or n == "head" for n in trainable)
+    assert any(".attn.lora_A" in n for n in trainable) and any("out_proj.lora_A" in n for n in trainable)
+    trainer = Trainer(model, method, ctx)
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)  # lr_factor 10
+    for step in range(3):
+        trainer._step(step, iter(_batches(ctx)))
+    delivered = method.delivered_model(model)
+    with torch.no_grad():
+        assert torch.allclose(delivered(images)[0], model(images)[0], atol=1e-4)
+        assert not torch.allclose(delivered(images)[0], ctx.workbench.zeroshot(images)[0], atol=1e-4)
+    assert delivered.state_dict().keys() == ctx.workbench.zeroshot.state_dict().keys()
+    result = execute(spec, tmp_path / "run")
+    kept = load_checkpoint(ResultsTree(tmp_path / "run").of(spec))
+    zeroshot = ctx.workbench.zeroshot.state_dict()
+    moved = {k for k in kept if not torch.equal(kept[k], zeroshot[k].cpu())}
+    assert kept.keys() == zeroshot.keys() and "visual.transformer.resblocks.0.attn.in_proj_weight" in moved
+    assert not any("mlp" in k or k.endswith("bias") for k in moved)  # attention weights and the head only
+    assert result.evaluations[0].val_acc > 0
+
+
+def _batches(ctx):
+    spec = ctx.spec
+    return ctx.workbench.benchmark.train_set().train_batches(
+        spec.batch_size, torch.Generator().manual_seed(0), ctx.workbench.inputs, ctx.workbench.device)
