@@ -7,6 +7,7 @@ from . import (  # noqa: F401  (registering is what importing them does)
     ensemble,
     finetune,
     flyp,
+    ftp,
     kd,
     l2sp,
     linear_probe,
