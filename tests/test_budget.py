@@ -93,7 +93,7 @@ def test_a_launch_logs_what_was_requested_not_what_it_builds_on(tmp_path, monkey
     session.launch_plan(plan, LaunchOptions(), tmp_path, "sweep mine")
     lines = [json.loads(line) for line in (tmp_path / "_launch" / "requested.jsonl").read_text().splitlines()]
     assert sorted(line["method"] for line in lines) == ["ft+soup", "lpft"]
-    assert {line["source"] for line in lines} == {"sweep mine"}
+    assert {line["source"] for line in lines} == {"sweep mine"} and {line["seed"] for line in lines} == {0}
     (tmp_path / "_launch" / "requested.jsonl").open("a").write('{"method": "ft", "conf')  # a torn line
     assert len(RequestLog(tmp_path).requested()) == 2
 
@@ -115,7 +115,7 @@ def test_the_table_a_run_prints_counts_only_what_it_requested(tmp_path):
     from robustbench_ft.report.collect import frame_from_results
     configs = _soup_folder(tmp_path)
     results = [folder.inspect().result for folder in ResultsTree(tmp_path).runs()]
-    frame = frame_from_results(results, {("ft", configs["ft@0.0003"]), ("ft+soup", configs["ft+soup@0.0003"])})
+    frame = frame_from_results(results, {("ft", configs["ft@0.0003"], 0), ("ft+soup", configs["ft+soup@0.0003"], 0)})
     chosen = {e.choice.method: e.choice for e in entries(frame, selection_rule())}
     assert (chosen["ft"].among, chosen["ft"].built_only) == (1, 2)
 
@@ -131,3 +131,19 @@ def test_a_source_that_made_no_request_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "no request came from 'sweep typo'; the sources logged are 'sweep real'" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_requested_configuration_counts_only_its_requested_seeds(tmp_path):
+    """Model Stock's second run is its base method's run at another seed: the same configuration,
+    which the method's row must not take as one more seed of its own."""
+    from robustbench_ft.records.requests import Request, is_requested
+    requested = {("ft", "c1", 0), ("ft", "c1", 1), ("lp", "c2", None)}
+    assert is_requested(requested, "ft", "c1", 1) and not is_requested(requested, "ft", "c1", 1000)
+    assert is_requested(requested, "lp", "c2", 1000)  # an old line without a seed: every seed
+    assert is_requested(None, "ft", "c9", 5)
+    plan = plan_grid(["ft+modelstock"], [0], "embedded", {"steps": 10})
+    assert sorted((s.method, s.seed) for s in plan.specs) == [("ft", 0), ("ft", 1000), ("ft+modelstock", 0)]
+    log = RequestLog(tmp_path)
+    log.append([Request("embedded", s.method, s.config_digest(), "run", s.seed) for s in plan.specs
+                if s.method == "ft" and s.seed == 0])
+    assert log.requested() == {("ft", plan.specs[0].config_digest(), 0)}

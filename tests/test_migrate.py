@@ -138,4 +138,4 @@ def test_the_request_log_follows_migrated_configurations(v1_results):
     migrate_results(v1_results)
     after = collect(v1_results).frame
     assert after["requested"].all() and not after["config"].str.startswith("v1-").any()
-    assert RequestLog(v1_results).requested() == set(zip(after["method"], after["config"]))
+    assert RequestLog(v1_results).requested() == {(m, c, None) for m, c in zip(after["method"], after["config"])}

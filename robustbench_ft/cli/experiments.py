@@ -142,7 +142,7 @@ def _print_table(plan: Plan, results: Path) -> None:
     from ..report.tables import build_table, to_markdown
     tree = ResultsTree(results)
     done = [seen.result for seen in (tree.of(s).inspect() for s in plan.specs) if seen.result is not None]
-    frame = frame_from_results(done, {(s.method, s.config_digest()) for s in plan.requested_specs()})
+    frame = frame_from_results(done, {(s.method, s.config_digest(), s.seed) for s in plan.requested_specs()})
     for benchmark in sorted(frame["benchmark"].unique()) if len(frame) else []:
         part = frame[frame["benchmark"] == benchmark]
         run_seeds = sorted(int(x) for x in part["seed"].unique())

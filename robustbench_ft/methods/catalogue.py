@@ -15,6 +15,7 @@ from . import (  # noqa: F401  (registering is what importing them does)
     lipsum,
     lora,
     lpft,
+    modelstock,
     soup,
     tpgm,
     wise,

@@ -8,7 +8,9 @@ requested run's (benchmark, method, configuration) here, and the report selects 
 only among its requested configurations; a method nobody asked for (only built on) keeps all its
 runs. A results folder without this file (made before it existed) counts every run as requested,
 and the first launch into such a folder writes its finished runs in as `before the log`, so they
-keep counting. Several requests may share a folder: the report counts all of them, or those of
+keep counting. Each line names the requested seed too, so the runs a method builds on at other
+seeds of a requested configuration (Model Stock's second run) are not counted as the method's own
+seeds; a line without one (written before seeds were logged) requests every seed. Several requests may share a folder: the report counts all of them, or those of
 one source (`report --requested-by "sweep NAME"`). Appended one whole line per write by the
 launching process; a torn line is skipped.
 """
@@ -33,6 +35,7 @@ class Request:
     method: str
     config: str     # the digest of the run's identity without its seed
     source: str     # "run" or "sweep <name>"
+    seed: int | None = None  # the requested seed; None: every seed (lines written before seeds were)
 
 
 class RequestLog:
@@ -65,11 +68,12 @@ class RequestLog:
         lines = []
         for entry in _entries(self.path.read_text()):
             method, config = renamed.get((entry.method, entry.config), (entry.method, entry.config))
-            lines.append(json.dumps(asdict(Request(entry.benchmark, method, config, entry.source))) + "\n")
+            lines.append(json.dumps(asdict(Request(entry.benchmark, method, config, entry.source, entry.seed))) + "\n")
         atomic_write_text(self.path, "".join(lines))
 
-    def requested(self, source: str | None = None) -> set[tuple[str, str]] | None:
-        """Every requested (method, config), or those of one `source`; None when the folder has no
+    def requested(self, source: str | None = None) -> set[tuple[str, str, int | None]] | None:
+        """Every requested (method, config, seed), or those of one `source` (seed None: every seed
+        of the configuration); None when the folder has no
         log, and then every run counts as requested (a config digest names the benchmark too). An
         unreadable log raises UnreadableFileError, a `source` that made no request a ConfigError."""
         try:
@@ -86,7 +90,12 @@ class RequestLog:
         if source is not None and all(e.source != source for e in entries):
             known = ", ".join(repr(s) for s in dict.fromkeys(e.source for e in entries)) or "none"
             raise ConfigError(f"{self.path}: no request came from {source!r}; the sources logged are {known}")
-        return {(e.method, e.config) for e in entries if source is None or e.source == source}
+        return {(e.method, e.config, e.seed) for e in entries if source is None or e.source == source}
+
+
+def is_requested(requested: set[tuple[str, str, int | None]] | None, method: str, config: str, seed: int) -> bool:
+    """Whether a run of (method, config, seed) was asked for (None: no log, every run was)."""
+    return requested is None or (method, config, None) in requested or (method, config, seed) in requested
 
 
 def _entries(text: str) -> Iterator[Request]:

@@ -45,7 +45,7 @@ import pyarrow.csv as arrow_csv
 
 from ..core.spec import RunSpec
 from ..records.layout import ResultsTree, RunState, UnreadableFileError
-from ..records.requests import RequestLog
+from ..records.requests import RequestLog, is_requested
 from ..records.result import RunResult
 
 TIDY_SCHEMA_VERSION = 4
@@ -162,18 +162,20 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
     return Collection(_frame(_mark_requested(parsed, requested)), skipped, folders, primary)
 
 
-def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str]] | None = None
+def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str, int | None]] | None = None
                        ) -> pd.DataFrame:
     """The tidy frame of result records already in memory (e.g. those a grid just produced); a
-    record counts as requested when its (method, config) is in `requested` (None: every one)."""
+    record counts as requested when `requested` holds its (method, config, seed) or (method,
+    config, None) (None: every one)."""
     return _frame(_mark_requested([_parse(r) for r in results], requested))
 
 
-def _mark_requested(parsed: list[tuple[dict[str, Any], dict[str, list]]], requested: set[tuple[str, str]] | None
-                    ) -> list[tuple[dict[str, Any], dict[str, list]]]:
-    """Each run's `requested` column: its (method, config) was asked for (None: every run was)."""
-    for info, _ in parsed:
-        info["requested"] = requested is None or (info["method"], info["config"]) in requested
+def _mark_requested(parsed: list[tuple[dict[str, Any], dict[str, list]]],
+                    requested: set[tuple[str, str, int | None]] | None) -> list[tuple[dict[str, Any], dict[str, list]]]:
+    """Each run's `requested` column: its configuration and seed were asked for (None: every run was)."""
+    for info, rows in parsed:  # a run without rows (no evaluation) is nobody's seed
+        seed = int(rows["seed"][0]) if rows["seed"] else -1
+        info["requested"] = is_requested(requested, info["method"], info["config"], seed)
     return parsed
 
 
