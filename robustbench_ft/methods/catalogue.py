@@ -3,6 +3,7 @@
 from . import (  # noqa: F401  (registering is what importing them does)
     bitfit,
     carft,
+    carot,
     ema,
     ensemble,
     finetune,

@@ -120,9 +120,15 @@ class FLYP(Method):
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         text_features = self.text_forward(self.captions(batch.labels, ctx))
-        images, texts = gather(batch.features, ctx), gather(text_features, ctx)
-        labels = None if self.hp["same_class_negatives"] else gather(batch.labels, ctx)
-        return {"clip": contrastive_loss(images, texts, self.text.log_scale.exp(), labels)}
+        return {"clip": self.contrastive(batch.features, text_features, batch.labels, ctx)}
+
+    def contrastive(self, image_features: torch.Tensor, text_features: torch.Tensor, labels: torch.Tensor,
+                    ctx: RunContext) -> torch.Tensor:
+        """CLIP's loss over the global batch at the learned scale (same-class captions as the
+        `same_class_negatives` setting says)."""
+        images, texts = gather(image_features, ctx), gather(text_features, ctx)
+        masked = None if self.hp["same_class_negatives"] else gather(labels, ctx)
+        return contrastive_loss(images, texts, self.text.log_scale.exp(), masked)
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:
         with torch.no_grad():
