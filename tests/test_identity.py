@@ -44,7 +44,14 @@ HPARAM_DEFAULTS_V2 = {"lipsum": {"lam": 1.0, "num_texts": 80, "text_length": 8, 
                       "flyp": {"same_class_negatives": True},
                       "tpgm": {"steps": 50, "lr": 0.1, "init": 3.0, "batch_size": 256},
                       "soup": {"kind": "greedy", "lr_factors": [0.5, 1.0, 2.0]},
-                      "lp": {"Cs": [10.0 ** k for k in range(-2, 6)], "max_iter": 1000}}
+                      "lp": {"Cs": [10.0 ** k for k in range(-2, 6)], "max_iter": 1000},
+                      # added with issue 22
+                      "bitfit": {"lr_factor": 10.0, "head": True},
+                      "lora": {"rank": 8, "alpha": 16.0, "targets": "attention", "lr_factor": 10.0, "head": True},
+                      "ftp": {"k": 1.0, "gamma_lr": 0.01},
+                      "carot": {"orthogonality": 0.2, "distillation": 1.5, "teacher_every": 0.02, "momentum": 0.9,
+                                "cross": 0.0, "same_class_negatives": True},
+                      "modelstock": {"partner_offset": 1000}}
 CHANGED = {"model": "ViT-B-16", "pretrained": "openai", "seed": 1, "steps": 1, "batch_size": 2,
            "lr": 1e-5, "weight_decay": 0.0, "warmup_frac": 0.2, "schedule": "constant", "grad_clip": 1.0,
            "accum_steps": 2, "eval_every": 3, "selection": "last", "precision": "bf16", "templates": "simple",

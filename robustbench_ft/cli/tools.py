@@ -101,7 +101,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {'':10s} reference: {info.reference}")
         for declared in cls.hparams:
             print(f"  {'':10s} {name}.{declared.describe()}: {declared.help}")
-    print("  (compose a post-hoc method onto a fine-tuned one: lipsum+wise, lpft+wise)")
+    print("  (compose a post-hoc method onto a fine-tuned one: lipsum+wise, lpft+wise; a modifier onto a trained "
+          "one: lipsum+ema, lipsum+ema+wise)")
     print("benchmarks:")
     for name in preset_names("benchmarks"):
         print(f"  {name:10s} {load_benchmark(name).describe()}")
