@@ -147,3 +147,7 @@ def test_a_requested_configuration_counts_only_its_requested_seeds(tmp_path):
     log.append([Request("embedded", s.method, s.config_digest(), "run", s.seed) for s in plan.specs
                 if s.method == "ft" and s.seed == 0])
     assert log.requested() == {("ft", plan.specs[0].config_digest(), 0)}
+    log.append([Request("embedded", "ft", plan.specs[0].config_digest(), "run")])  # an older line: every seed
+    assert log.requested() == {("ft", plan.specs[0].config_digest(), 0)}  # the seeded lines say which
+    log.append([Request("embedded", "lp", "c3", "run")])
+    assert ("lp", "c3", None) in log.requested()

@@ -10,7 +10,8 @@ runs. A results folder without this file (made before it existed) counts every r
 and the first launch into such a folder writes its finished runs in as `before the log`, so they
 keep counting. Each line names the requested seed too, so the runs a method builds on at other
 seeds of a requested configuration (Model Stock's second run) are not counted as the method's own
-seeds; a line without one (written before seeds were logged) requests every seed. Several requests may share a folder: the report counts all of them, or those of
+seeds; a line without one (written before seeds were logged) requests every seed of its
+configuration, unless other lines name the configuration's seeds: then only those count. Several requests may share a folder: the report counts all of them, or those of
 one source (`report --requested-by "sweep NAME"`). Appended one whole line per write by the
 launching process; a torn line is skipped.
 """
@@ -90,7 +91,11 @@ class RequestLog:
         if source is not None and all(e.source != source for e in entries):
             known = ", ".join(repr(s) for s in dict.fromkeys(e.source for e in entries)) or "none"
             raise ConfigError(f"{self.path}: no request came from {source!r}; the sources logged are {known}")
-        return {(e.method, e.config, e.seed) for e in entries if source is None or e.source == source}
+        chosen = {(e.method, e.config, e.seed) for e in entries if source is None or e.source == source}
+        seeded = {(method, config) for method, config, seed in chosen if seed is not None}
+        # once a configuration's requests name seeds, only those count: an older line without one
+        # (which meant every seed) must not take in the seeds other methods built on since
+        return {(m, c, s) for m, c, s in chosen if s is not None or (m, c) not in seeded}
 
 
 def is_requested(requested: set[tuple[str, str, int | None]] | None, method: str, config: str, seed: int) -> bool:
