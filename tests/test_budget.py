@@ -105,7 +105,7 @@ def test_a_folder_made_before_the_log_keeps_its_runs_requested_and_sources_can_b
     frame = collect(tmp_path).frame
     assert frame.loc[frame["method"] == "ft", "requested"].all()  # the earlier runs were not disowned
     lines = [json.loads(line) for line in (tmp_path / "_launch" / "requested.jsonl").read_text().splitlines()]
-    assert sum(line["source"] == "before the log" for line in lines) == len(configs)
+    assert sum(line["source"] == "before the log" for line in lines) == 2 * len(configs)  # a line per seed
     only_new = collect(tmp_path, requested_by="sweep new").frame
     assert not only_new.loc[only_new["method"] == "ft", "requested"].any()  # the new request named another run
 
@@ -147,7 +147,30 @@ def test_a_requested_configuration_counts_only_its_requested_seeds(tmp_path):
     log.append([Request("embedded", s.method, s.config_digest(), "run", s.seed) for s in plan.specs
                 if s.method == "ft" and s.seed == 0])
     assert log.requested() == {("ft", plan.specs[0].config_digest(), 0)}
-    log.append([Request("embedded", "ft", plan.specs[0].config_digest(), "run")])  # an older line: every seed
-    assert log.requested() == {("ft", plan.specs[0].config_digest(), 0)}  # the seeded lines say which
-    log.append([Request("embedded", "lp", "c3", "run")])
-    assert ("lp", "c3", None) in log.requested()
+
+
+def test_a_log_from_before_seeds_keeps_the_seeds_it_covered_and_no_later_ones(tmp_path, monkeypatch):
+    """A seedless line meant every seed of its configuration; a launch rewrites it into the seeds
+    finished then, so Model Stock's second runs, made later, do not join the base method's row."""
+    configs = _soup_folder(tmp_path)  # FT at three lrs, seeds 0 and 1, made without a log
+    log = RequestLog(tmp_path)
+    log.append([Request("embedded", "ft", configs["ft@0.0003"], "sweep old"), Request("embedded", "lp", "c3", "run")])
+    assert ("ft", configs["ft@0.0003"], None) in log.requested()
+    monkeypatch.setattr(session, "launch", lambda plan, options, root: None)
+    session.launch_plan(plan_grid(["ft+modelstock"], [0], "embedded", {"steps": 10}), LaunchOptions(), tmp_path, "sweep new")
+    requested = log.requested("sweep old")
+    assert requested == {("ft", configs["ft@0.0003"], 0), ("ft", configs["ft@0.0003"], 1)}  # what it covered
+    assert ("lp", "c3", None) in log.requested()  # nothing finished: still every seed
+
+
+def test_a_row_that_builds_on_other_seeds_pays_for_them_per_seed_of_its_own():
+    """Model Stock at seed 0 merges FT at seeds 0 and 1000: its cost per seed is two FT runs."""
+    from types import SimpleNamespace
+
+    from robustbench_ft.report.budget import budget_of
+    costs = {"ft0": (0, 375.0, 60.0, ()), "ft1000": (1000, 375.0, 60.0, ()),
+             "ms0": (0, 0.0, 5.0, ("ft0", "ft1000")), "ft1": (1, 375.0, 60.0, ()),
+             "ft1001": (1001, 375.0, 60.0, ()), "ms1": (1, 0.0, 5.0, ("ft1", "ft1001"))}
+    stock = budget_of(SimpleNamespace(runs=("ms0", "ms1"), among=1), costs)
+    assert (stock.train_steps, stock.compute_s) == (750.0, 125.0)
+    assert budget_of(SimpleNamespace(runs=("ft0", "ft1"), among=1), costs).train_steps == 375.0

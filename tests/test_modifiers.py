@@ -97,34 +97,49 @@ def _fresh(spec, root):
     return model, method, ctx
 
 
-def test_lora_starts_at_zero_shot_trains_only_adapters_and_delivers_them_merged(mini_benchmark, tmp_path):
-    """B = 0 at the start: the adapted model is the zero-shot one; after training, the kept
-    classifier has the plain encoder's tensors and computes what the adapted model computed."""
+@pytest.mark.parametrize("targets", ["attention", "attention+mlp"])
+def test_lora_is_w_plus_scaled_ba_from_zero_shot_and_is_delivered_merged(mini_benchmark, tmp_path, targets):
+    """B = 0 at the start: the adapted model is the zero-shot one. After training, what the model
+    computes and what the run delivers are the encoder with W + (alpha / r) B A written in by hand
+    (the fused q/k/v weight; with attention+mlp the MLP's Linears too), and nothing else moved."""
     spec = spec_for("lora", mini_benchmark, lr=1e-3, steps=3, eval_every=3, selection="last",
-                    hparams={"lora": {"rank": 4}})
+                    hparams={"lora": {"rank": 4, "alpha": 8.0, "targets": targets}})
     model, method, ctx = _fresh(spec, tmp_path)
     images = torch.randn(4, 3, 32, 32)
+    zeroshot = ctx.workbench.zeroshot
     with torch.no_grad():
-        assert torch.allclose(model(images)[0], ctx.workbench.zeroshot(images)[0], atol=1e-5)
+        assert torch.allclose(model(images)[0], zeroshot(images)[0], atol=1e-5)
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable and all("lora_" in n or n == "head" for n in trainable)
-    assert any(".attn.lora_A" in n for n in trainable) and any("out_proj.lora_A" in n for n in trainable)
+    assert all("lora_" in n or n == "head" for n in trainable)
+    assert any(".attn.lora_A" in n for n in trainable) and any("mlp" in n for n in trainable) == (targets != "attention")
     trainer = Trainer(model, method, ctx)
     assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(1e-2)  # lr_factor 10
     for step in range(3):
         trainer._step(step, iter(_batches(ctx)))
-    delivered = method.delivered_model(model)
+    adapters = dict(model.named_parameters())
+    by_hand = zeroshot.frozen_copy()
+    by_hand.head.data.copy_(model.head)
     with torch.no_grad():
-        assert torch.allclose(delivered(images)[0], model(images)[0], atol=1e-4)
-        assert not torch.allclose(delivered(images)[0], ctx.workbench.zeroshot(images)[0], atol=1e-4)
-    assert delivered.state_dict().keys() == ctx.workbench.zeroshot.state_dict().keys()
-    result = execute(spec, tmp_path / "run")
+        for i, block in enumerate(by_hand.visual.transformer.resblocks):
+            def delta(name):
+                a = adapters[f"visual.model.transformer.resblocks.{i}.{name}.lora_A.default.weight"]
+                return 2.0 * adapters[f"visual.model.transformer.resblocks.{i}.{name}.lora_B.default.weight"] @ a
+            assert delta("attn").abs().max() > 0  # B left zero
+            block.attn.in_proj_weight += delta("attn")
+            if targets != "attention":
+                block.mlp.c_fc.weight += delta("mlp.c_fc")
+                block.mlp.c_proj.weight += delta("mlp.c_proj")
+        delivered = method.delivered_model(model)
+        assert torch.allclose(model(images)[0], by_hand(images)[0], atol=1e-4)
+        assert torch.allclose(delivered(images)[0], by_hand(images)[0], atol=1e-4)
+    assert delivered.state_dict().keys() == zeroshot.state_dict().keys()
+    execute(spec, tmp_path / "run")
     kept = load_checkpoint(ResultsTree(tmp_path / "run").of(spec))
-    zeroshot = ctx.workbench.zeroshot.state_dict()
-    moved = {k for k in kept if not torch.equal(kept[k], zeroshot[k].cpu())}
-    assert kept.keys() == zeroshot.keys() and "visual.transformer.resblocks.0.attn.in_proj_weight" in moved
-    assert not any("mlp" in k or k.endswith("bias") for k in moved)  # attention weights and the head only
-    assert result.evaluations[0].val_acc > 0
+    moved = {k for k in kept if not torch.equal(kept[k], zeroshot.state_dict()[k].cpu())}
+    expected = {"head"} | {k for k in kept if k.endswith("attn.in_proj_weight")}
+    if targets != "attention":
+        expected |= {k for k in kept if k.endswith(("c_fc.weight", "c_proj.weight")) and "mlp" in k}
+    assert kept.keys() == zeroshot.state_dict().keys() and moved == expected
 
 
 def _batches(ctx):

@@ -24,6 +24,7 @@ def launch_plan(plan: Plan, options: LaunchOptions, results_root: Path,
     migration = migrate_results(root) if root.is_dir() else Migration()
     log = RequestLog(root)
     log.start(ResultsTree(root))
+    log.upgrade(ResultsTree(root))  # lines from before seeds were logged: the seeds they covered
     log.append(Request(benchmark_key(spec.benchmark), spec.method, spec.config_digest(), source, spec.seed)
                             for spec in plan.requested_specs())
     return migration, launch(plan, options, root)

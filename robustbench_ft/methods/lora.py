@@ -1,12 +1,20 @@
 """LoRA (Hu et al., ICLR 2022) on the image encoder's attention, through the `peft` library.
 
-Every attention block's projections are adapted, W + (alpha / r) B A with A (r x d_in) drawn as
-peft draws it and B = 0, so training starts exactly at the zero-shot model. open_clip's vision
-transformer computes attention with torch's nn.MultiheadAttention; peft's LoRA wraps that module
-(its fused query/key/value projection `in_proj_weight`, and `out_proj` as a Linear), so `peft` fits
-as it is. `targets: attention+mlp` adapts the MLP's two Linears too. The encoder's own weights are
-frozen; the head trains at the spec's lr unless `head: false`, the adapters at `lr_factor` times it
-(LoRA wants a larger step than full fine-tuning; a factor keeps one recipe across benchmarks).
+Every attention block's fused query/key/value projection gets W + (alpha / r) B A, A (r x d) drawn
+as peft draws it and B = 0, so training starts exactly at the zero-shot model. open_clip's vision
+transformer computes attention with torch's nn.MultiheadAttention, whose q/k/v weight is a bare
+`in_proj_weight` Parameter: peft adapts it with `target_parameters` (its ParamWrapper, a
+parametrisation read wherever the weight is). `targets: attention+mlp` adapts the MLP's two
+Linears too (peft's ordinary Linear LoRA). The encoder's own weights are frozen; the head trains at
+the spec's lr unless `head: false`, the adapters at `lr_factor` times it (LoRA wants a larger step
+than full fine-tuning; a factor keeps one recipe across benchmarks).
+
+Where the harness differs: Hu et al. adapt W_q and W_v with a rank-r update each; here one rank-r
+update covers the fused [W_q; W_k; W_v], and the output projection is not adapted. peft 0.21's
+nn.MultiheadAttention LoRA would adapt it, but adds its update twice when it merges, which its
+forward does every call (the function trained is W + 2 (alpha / r) B A, the gradient that of
+W + (alpha / r) B A; huggingface/peft PR #3774, open), and a Linear LoRA on `out_proj` never runs:
+nn.MultiheadAttention passes `out_proj.weight` to its functional form instead of calling the layer.
 
 The run delivers an ordinary classifier: the adapters merged into the weights
 (`merge_and_unload` on a copy), so selection scores it, the run keeps it, and post-hoc methods
@@ -24,7 +32,8 @@ from ..models.classifier import ImageClassifier
 from .base import METHODS, Method
 from .context import RunContext
 
-TARGETS = {"attention": ["attn"], "attention+mlp": ["attn", "c_fc", "c_proj"]}
+ATTENTION = ["attn.in_proj_weight"]  # nn.MultiheadAttention's fused q/k/v weight (a Parameter)
+TARGETS = {"attention": [], "attention+mlp": ["c_fc", "c_proj"]}  # Linear modules besides
 
 
 @METHODS.register("lora")
@@ -34,8 +43,8 @@ class LoRA(Method):
     hparams = (
         HParam("rank", int, 8, "r: the rank of each adapter", space=(4, 8, 16)),
         HParam("alpha", float, 16.0, "the adapters' scale is alpha / rank"),
-        HParam("targets", str, "attention", "which Linears get adapters: attention (query/key/value and output "
-               "projections) or attention+mlp", choices=tuple(TARGETS)),
+        HParam("targets", str, "attention", "what gets adapters: attention (the fused query/key/value "
+               "projection) or attention+mlp (and the MLP's two Linears)", choices=tuple(TARGETS)),
         HParam("lr_factor", float, 10.0, "the adapters' lr as a multiple of the spec's", space=(3.0, 10.0, 30.0)),
         HParam("head", bool, True, "train the zero-shot-initialised head too (at the spec's lr)"),
     )
@@ -44,7 +53,7 @@ class LoRA(Method):
         from peft import LoraConfig, LoraModel  # imported by the runs that use it: peft brings transformers
         model.requires_grad_(False)
         config = LoraConfig(r=self.hp["rank"], lora_alpha=self.hp["alpha"], lora_dropout=0.0,
-                            target_modules=TARGETS[self.hp["targets"]])
+                            target_modules=TARGETS[self.hp["targets"]], target_parameters=ATTENTION)
         model.visual = LoraModel(model.visual, config, "default")  # only the adapters train
         model.head.requires_grad_(self.hp["head"])
 

@@ -10,8 +10,10 @@ runs. A results folder without this file (made before it existed) counts every r
 and the first launch into such a folder writes its finished runs in as `before the log`, so they
 keep counting. Each line names the requested seed too, so the runs a method builds on at other
 seeds of a requested configuration (Model Stock's second run) are not counted as the method's own
-seeds; a line without one (written before seeds were logged) requests every seed of its
-configuration, unless other lines name the configuration's seeds: then only those count. Several requests may share a folder: the report counts all of them, or those of
+seeds. A line without one (written before seeds were logged) meant every seed of its configuration;
+each launch first rewrites such lines into one line per seed of the configuration's finished runs
+(`upgrade`), before any new run can add seeds the old request never asked for; a line whose
+configuration has no finished run stays as it is and still covers every seed. Several requests may share a folder: the report counts all of them, or those of
 one source (`report --requested-by "sweep NAME"`). Appended one whole line per write by the
 launching process; a torn line is skipped.
 """
@@ -26,6 +28,7 @@ from typing import Iterable, Iterator
 from ..core.atomic import atomic_write_text
 from ..core.config import ConfigError
 from .layout import ResultsTree, UnreadableFileError
+from .result import RunResult
 
 BEFORE_LOG = "before the log"
 
@@ -55,12 +58,24 @@ class RequestLog:
         configurations as requested `before the log`, so the log does not disown them."""
         if self.path.exists():
             return
-        existing = []
-        for folder in tree.runs():
-            seen = folder.inspect()
-            if seen.result is not None:
-                existing.append(Request(seen.result.benchmark, seen.result.method, seen.result.config, BEFORE_LOG))
-        self.append(existing)
+        self.append(Request(r.benchmark, r.method, r.config, BEFORE_LOG, r.seed) for r in _finished(tree))
+
+    def upgrade(self, tree: ResultsTree) -> None:
+        """Rewrite every line without a seed into one line per seed of its configuration's
+        finished runs (what the line covered when it was written); called before a launch adds runs."""
+        if not self.path.is_file():
+            return
+        entries = list(_entries(self.path.read_text()))
+        if all(e.seed is not None for e in entries):
+            return
+        seeds: dict[tuple[str, str], set[int]] = {}
+        for result in _finished(tree):
+            seeds.setdefault((result.method, result.config), set()).add(result.seed)
+        lines = []
+        for e in entries:
+            found = sorted(seeds.get((e.method, e.config), ())) if e.seed is None else []
+            lines += [Request(e.benchmark, e.method, e.config, e.source, seed) for seed in found] or [e]
+        atomic_write_text(self.path, "".join(json.dumps(asdict(line)) + "\n" for line in dict.fromkeys(lines)))
 
     def rename(self, renamed: dict[tuple[str, str], tuple[str, str]]) -> None:
         """Rewrite the log after a migration renamed configurations: (method, config) -> new."""
@@ -91,16 +106,19 @@ class RequestLog:
         if source is not None and all(e.source != source for e in entries):
             known = ", ".join(repr(s) for s in dict.fromkeys(e.source for e in entries)) or "none"
             raise ConfigError(f"{self.path}: no request came from {source!r}; the sources logged are {known}")
-        chosen = {(e.method, e.config, e.seed) for e in entries if source is None or e.source == source}
-        seeded = {(method, config) for method, config, seed in chosen if seed is not None}
-        # once a configuration's requests name seeds, only those count: an older line without one
-        # (which meant every seed) must not take in the seeds other methods built on since
-        return {(m, c, s) for m, c, s in chosen if s is not None or (m, c) not in seeded}
+        return {(e.method, e.config, e.seed) for e in entries if source is None or e.source == source}
 
 
 def is_requested(requested: set[tuple[str, str, int | None]] | None, method: str, config: str, seed: int) -> bool:
     """Whether a run of (method, config, seed) was asked for (None: no log, every run was)."""
     return requested is None or (method, config, None) in requested or (method, config, seed) in requested
+
+
+def _finished(tree: ResultsTree) -> Iterator[RunResult]:
+    for folder in tree.runs():
+        seen = folder.inspect()
+        if seen.result is not None:
+            yield seen.result
 
 
 def _entries(text: str) -> Iterator[Request]:

@@ -57,7 +57,8 @@ def budget_of(choice: Choice, costs: dict[str, RunCost]) -> Budget:
         seen.add(run)
         todo += [d for d in costs[run][3] if d in costs and d not in seen]
     spent = [costs[run] for run in seen]
-    seeds = max(1, len({cost[0] for cost in spent}))
+    # per seed of the row's own runs: Model Stock's second runs (its base at other seeds) are its cost
+    seeds = max(1, len({costs[run][0] for run in choice.runs if run in costs}))
     compute = [cost[2] for cost in spent]
     total = float("nan") if not compute or any(np.isnan(compute)) else sum(compute)
     return Budget(choice.among, sum(cost[1] for cost in spent) / seeds, total / seeds)
