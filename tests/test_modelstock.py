@@ -36,6 +36,14 @@ def test_the_merge_is_the_projection_of_the_updates_centre_onto_the_line_to_thei
     assert layer_cosine(w0 + mu + e1, w0 + mu + e2, w0).item() == pytest.approx(4 / (4 + 2.25))
 
 
+def test_a_one_number_tensor_is_averaged_and_opposite_updates_stay_finite():
+    w0 = {"scale": torch.tensor(1.0), "w": torch.zeros(2)}
+    merged, ratios = model_stock({"scale": torch.tensor(2.0), "w": torch.tensor([1.0, 0.0])},
+                                 {"scale": torch.tensor(0.5), "w": torch.tensor([-1.0, 0.0])}, w0)
+    assert merged["scale"].item() == pytest.approx(1.25) and "scale" not in ratios
+    assert torch.isfinite(merged["w"]).all()  # cos = -1: the official 1e-8 keeps t finite
+
+
 def test_each_tensor_is_merged_on_its_own_and_unmoved_ones_are_kept():
     w0 = {"a": torch.zeros(2), "b": torch.ones(2), "n": torch.tensor(3)}
     first = {"a": torch.tensor([1.0, 0.0]), "b": torch.tensor([2.0, 2.0]), "n": torch.tensor(3)}

@@ -22,7 +22,7 @@ def test_a_modifier_composes_onto_any_trained_method_and_ft_is_implied():
     assert canonical_method("ft+ema") == "ema"  # one run, one name: the name EMA runs always had
     assert canonical_method("lipsum+ema") == "lipsum+ema"
     assert canonical_method("ft+ema+wise") == "ema+wise"
-    for bad in ("zeroshot+ema", "ft+wise+ema", "lp+ema", "ema+ema"):
+    for bad in ("zeroshot+ema", "ft+wise+ema", "lp+ema", "ema+ema", "ft+lipsum+ema", "ema+lipsum", "ft+wise+lipsum"):
         with pytest.raises(ConfigError):
             canonical_method(bad)
 
@@ -43,6 +43,8 @@ def test_build_method_gives_the_trained_method_with_its_modifiers(mini_benchmark
     assert build_method(spec_for("lipsum+ema+wise", mini_benchmark)).base_spec().method == "lipsum+ema"
     with pytest.raises(ConfigError, match="text tower"):
         build_method(spec_for("flyp+ema", mini_benchmark))
+    with pytest.raises(ConfigError, match="W \\+ BA"):
+        build_method(spec_for("lora+ema", mini_benchmark))
 
 
 def test_lipsum_with_ema_is_lipsum_trained_with_the_average_delivered(mini_benchmark, tmp_path):
@@ -72,7 +74,7 @@ def test_lipsum_with_ema_is_lipsum_trained_with_the_average_delivered(mini_bench
 
 def test_a_resumed_modified_run_continues_its_average(mini_benchmark, tmp_path):
     spec = spec_for("lipsum+ema", mini_benchmark, lr=1e-3, steps=4, eval_every=2, checkpoint_every=2,
-                    hparams={"ema": {"decay": 0.7}})
+                    selection="last", hparams={"ema": {"decay": 0.7}})  # last: the final average, whatever it scores
     straight, *_ , saved = _fit(spec, tmp_path)
     resumed, *_ = _fit(spec, tmp_path, until=saved[0])
     assert all(torch.equal(v, resumed.state_dict()[k]) for k, v in straight.state_dict().items())

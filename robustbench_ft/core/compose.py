@@ -40,15 +40,20 @@ def canonical_method(name: str) -> str:
 
 
 def check_order(name: str, parts: list[str]) -> None:
-    """A composed method is a trained (or untrained) method, then modifiers of its training,
-    then post-hoc steps: 'lipsum+ema+wise'. A modifier needs a method that trains before it."""
+    """A composed method is one method (trained or not), then modifiers of its training, then
+    post-hoc steps: 'lipsum+ema+wise'. A modifier first modifies FT ('ema+wise')."""
     if len(set(parts)) < len(parts):
         raise ConfigError(f"method {name!r} names a part twice")
-    for before, part in zip(parts, parts[1:]):
-        if DECLARATIONS.modifies(part) and not DECLARATIONS.trains(before):
+    stage = 0  # 0: the method, 1: its modifiers, 2: post-hoc steps
+    for index, part in enumerate(parts):
+        kind = 1 if DECLARATIONS.modifies(part) else 2 if method_info(part).base else 0
+        if kind == 1 and (stage == 2 or (index and not DECLARATIONS.trains(parts[0]))):
             raise ConfigError(f"method {name!r}: modifier {part!r} must follow a method that trains (e.g. "
-                              f"'lipsum+{part}'), not {before!r}; post-hoc steps come after it "
-                              f"('lipsum+{part}+wise')")
+                              f"'lipsum+{part}'); post-hoc steps come after it ('lipsum+{part}+wise')")
+        if kind == 0 and index:
+            raise ConfigError(f"method {name!r}: {part!r} is a method of its own and can only come first; after "
+                              "it come modifiers of its training (ema) and post-hoc steps (wise, soup, ...)")
+        stage = max(stage, kind)
 
 
 def make_spec(method: str, benchmark_defaults: dict[str, Any], benchmark: str, seed: int = 0,

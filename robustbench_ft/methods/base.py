@@ -66,13 +66,17 @@ class Method:
     name: ClassVar[str] = "base"  # set by @METHODS.register
     trains: ClassVar[bool] = True
     keeps_weights: ClassVar[bool] = False  # fits weights without the trainer (LP) and keeps them too
-    delivers_from_weights: ClassVar[bool] = True  # delivered_model is a function of the classifier alone
+    # whether averaging its trained weights averages the models it delivers (EMA applies): not FLYP's
+    # (its head comes from its text tower), not LoRA's (W + BA is not linear in the factors)
+    averages_linearly: ClassVar[bool] = True
     hparams: ClassVar[tuple[HParam, ...]] = ()
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
-        hparams = resolve_hparams(spec)  # 'ema' is FT modified: FT's part is implied, with its defaults
-        self.hp: dict[str, Any] = hparams.get(self.name, {h.name: h.default for h in self.hparams})
+        hparams = resolve_hparams(spec)
+        if self.name == IMPLIED_METHOD and self.name not in hparams:  # 'ema' is FT modified: FT's defaults
+            hparams[self.name] = {h.name: h.default for h in self.hparams}
+        self.hp: dict[str, Any] = hparams[self.name]
         self.modifiers: tuple[Modifier, ...] = ()  # set by build_method from the spec's modifier parts
 
     def dependencies(self) -> list[RunSpec]:

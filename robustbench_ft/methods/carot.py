@@ -89,19 +89,22 @@ class CaRot(FLYP):
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         tokens = self.captions(batch.labels, ctx)
-        text_features = self.text_forward(tokens)
-        terms = {"clip": self.contrastive(batch.features, text_features, batch.labels, ctx)}
-        if self.hp["orthogonality"]:
-            terms["orthogonality"] = self.hp["orthogonality"] * orthogonality_penalty(self.proj)
-        if self.hp["cross"]:
-            terms["cross"] = self.hp["cross"] * (self.proj.float() @ self.text.clip.text_projection.float().T).norm()
+        images, texts = gather(batch.features, ctx), gather(self.text_forward(tokens), ctx)
+        terms = {"clip": self.contrastive(images, texts, batch.labels, ctx)}
+        with torch.autocast(images.device.type, enabled=False):  # fp32 terms: bf16 blurs W^T W - I near 0
+            if self.hp["orthogonality"]:
+                terms["orthogonality"] = self.hp["orthogonality"] * orthogonality_penalty(self.proj)
+            if self.hp["cross"]:
+                cross = self.proj.float() @ self.text.clip.text_projection.float().T
+                terms["cross"] = self.hp["cross"] * cross.norm()
         if self.hp["distillation"] and ctx.step > 0:
-            student = clip_logits(gather(batch.features, ctx), gather(text_features, ctx), self.text.log_scale.exp())
             with torch.no_grad():
-                images = F.normalize(self.teacher_visual(batch.inputs), dim=-1)
-                teacher = clip_logits(gather(images, ctx), gather(self.teacher_text(tokens), ctx),
-                                      self.teacher_text.log_scale.exp())
-            terms["distillation"] = self.hp["distillation"] * distillation_loss(student, teacher)
+                teacher_images = gather(F.normalize(self.teacher_visual(batch.inputs), dim=-1), ctx)
+                teacher_texts = gather(self.teacher_text(tokens), ctx)
+            with torch.autocast(images.device.type, enabled=False):
+                student = clip_logits(images, texts, self.text.log_scale.exp())
+                teacher = clip_logits(teacher_images, teacher_texts, self.teacher_text.log_scale.exp())
+                terms["distillation"] = self.hp["distillation"] * distillation_loss(student, teacher)
         return terms
 
     def after_step(self, model: ImageClassifier, ctx: RunContext) -> None:

@@ -11,8 +11,9 @@ Started from the zero-shot weights, a constant decay keeps decay^n of them after
 min(decay, (1 + n) / (10 + n)) at update n, as TensorFlow's ExponentialMovingAverage with
 `num_updates` does, so the average forgets its start within the first tens of steps.
 
-A method whose delivered model is built from more than the classifier's weights (FLYP's head comes
-from its trained text tower) cannot take it: the average would cover only part of what it delivers.
+A method whose delivered model is not linear in its trained weights cannot take it: FLYP's head
+comes from its trained text tower, which the average would not cover, and LoRA delivers W + BA,
+whose factors would be averaged apart (`Method.averages_linearly`).
 """
 
 from __future__ import annotations
@@ -57,9 +58,10 @@ class EMA(Modifier):
             raise ConfigError(f"ema.decay must lie in [0, 1], got {self.hp['decay']}")
 
     def check(self, method: "Method") -> None:
-        if not method.delivers_from_weights:
-            raise ConfigError(f"'{method.name}+ema': {method.name} delivers a model built from more than the "
-                              "classifier's weights (e.g. a trained text tower), which the average would not cover")
+        if not method.averages_linearly:
+            raise ConfigError(f"'{method.name}+ema': an average of {method.name}'s trained weights is not an average of "
+                              "the models it delivers (a head built from a trained text tower, or adapters "
+                              "W + BA whose factors would be averaged apart)")
 
     def setup(self, model: ImageClassifier, ctx: RunContext) -> None:
         self.average = model.frozen_copy()

@@ -88,7 +88,7 @@ class TextTower(nn.Module):
 class FLYP(Method):
     """Contrastive fine-tuning of both towers against class-prompt captions; zero-shot head at eval."""
 
-    delivers_from_weights = False  # its head comes from the text tower it trains
+    averages_linearly = False  # its head comes from the text tower it trains
 
     hparams = (HParam("same_class_negatives", bool, True,
                       "count the captions of an image's own class (other items of the batch) as its negatives, "
@@ -120,13 +120,13 @@ class FLYP(Method):
 
     def loss_terms(self, batch: Batch, ctx: RunContext) -> dict[str, torch.Tensor]:
         text_features = self.text_forward(self.captions(batch.labels, ctx))
-        return {"clip": self.contrastive(batch.features, text_features, batch.labels, ctx)}
+        images, texts = gather(batch.features, ctx), gather(text_features, ctx)
+        return {"clip": self.contrastive(images, texts, batch.labels, ctx)}
 
-    def contrastive(self, image_features: torch.Tensor, text_features: torch.Tensor, labels: torch.Tensor,
+    def contrastive(self, images: torch.Tensor, texts: torch.Tensor, labels: torch.Tensor,
                     ctx: RunContext) -> torch.Tensor:
-        """CLIP's loss over the global batch at the learned scale (same-class captions as the
-        `same_class_negatives` setting says)."""
-        images, texts = gather(image_features, ctx), gather(text_features, ctx)
+        """CLIP's loss over the global batch's (gathered) features at the learned scale, same-class
+        captions counted as the `same_class_negatives` setting says."""
         masked = None if self.hp["same_class_negatives"] else gather(labels, ctx)
         return contrastive_loss(images, texts, self.text.log_scale.exp(), masked)
 

@@ -66,7 +66,7 @@ class Constraint:
         norms = row_l1(c)
         if self.c is not None and param.grad is not None:
             g = (param.grad.float() * self.c / self.norms).sum()
-            g = g * k if g > 0 else g
+            g = torch.where(g > 0, g * k, g)  # on the device: no host sync per tensor
             self.m.mul_(BETAS[0]).add_(g, alpha=1 - BETAS[0])
             self.v.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
             m_hat, v_hat = self.m / (1 - BETAS[0] ** t), self.v / (1 - BETAS[1] ** t)
@@ -76,8 +76,10 @@ class Constraint:
         self.c, self.norms = c, norms
 
     def state_dict(self) -> dict[str, Any]:
-        return {"gamma": self.gamma.cpu(), "m": self.m.cpu(), "v": self.v.cpu(),
-                "c": None if self.c is None else self.c.cpu(), "norms": None if self.norms is None else self.norms.cpu()}
+        def saved(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.detach().cpu().clone()
+        return {"gamma": saved(self.gamma), "m": saved(self.m), "v": saved(self.v), "c": saved(self.c),
+                "norms": saved(self.norms)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         device = self.start.device

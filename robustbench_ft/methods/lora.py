@@ -40,6 +40,8 @@ TARGETS = {"attention": [], "attention+mlp": ["c_fc", "c_proj"]}  # Linear modul
 class LoRA(Method):
     """Low-rank adapters on the image encoder's attention (peft), plus the head."""
 
+    averages_linearly = False  # an EMA of A and B is not an EMA of B A
+
     hparams = (
         HParam("rank", int, 8, "r: the rank of each adapter", space=(4, 8, 16)),
         HParam("alpha", float, 16.0, "the adapters' scale is alpha / rank"),

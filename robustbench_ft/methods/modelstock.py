@@ -11,8 +11,9 @@ run, the run of this spec's seed + `partner_offset` (so the seeds 0, 1, 2 of a s
 
 As the official example notebook (naver-ai/model-stock's model_stock_example.ipynb, read through
 its copies in fusion_bench and mergekit: the repository's own snapshot holds only a README), every
-tensor of the state is merged with its own angle, the head included, and a negative cosine gets no
-special case (t < 0 moves past w0; two seeds' updates of fine-tuned CLIP are positively aligned).
+tensor of the state is merged with its own angle, the head included (a one-number tensor, such as
+a learned logit scale, is averaged: the notebook leaves the logit scale out of the angles), and a
+negative cosine gets no special case (t < 0 moves past w0; two seeds' updates of fine-tuned CLIP are positively aligned).
 Where the harness differs: this is the paper's post-training form; its during-training form (merging
 periodically as the runs train) is not implemented. The report counts the second run as Model
 Stock's, not as a seed of the base method (records/requests.py logs requested seeds).
@@ -35,8 +36,9 @@ State = dict[str, torch.Tensor]
 
 
 def interpolation_ratio(cos: torch.Tensor, k: int = 2) -> torch.Tensor:
-    """t = k cos / (1 + (k - 1) cos): the paper's ratio for k fine-tuned models."""
-    return k * cos / (1 + (k - 1) * cos)
+    """t = k cos / (1 + (k - 1) cos): the paper's ratio for k fine-tuned models (+1e-8 in the
+    denominator, as the official notebook)."""
+    return k * cos / (1 + (k - 1) * cos + 1e-8)
 
 
 def layer_cosine(first: torch.Tensor, second: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
@@ -55,6 +57,9 @@ def model_stock(first: State, second: State, start: State) -> tuple[State, dict[
         w1, w2 = first[key], second[key]
         if not w0.is_floating_point():
             merged[key] = w1
+            continue
+        if w0.numel() == 1:  # two numbers' "angle" is 0 or 180 degrees: averaged, as the notebook's logit scale
+            merged[key] = (w1 + w2) / 2
             continue
         t = interpolation_ratio(layer_cosine(w1, w2, w0))
         merged[key] = (t * (w1.double() + w2.double()) / 2 + (1 - t) * w0.double()).to(w0.dtype)
