@@ -31,6 +31,7 @@ def test_the_radius_gradient_is_the_derivative_of_the_loss_through_the_last_proj
     param = torch.nn.Parameter(start.clone())
     constraint = Constraint(param)
     param.data += 0.5 * torch.randn(3, 4)  # AdamW's first step
+    param.grad = torch.zeros(3, 4)
     constraint.step(param, 1, k=1.0, gamma_lr=1e-2)  # t = 1: gamma stays 1e-8, nothing learned
     assert constraint.gamma.item() == pytest.approx(1e-8)
     gamma = torch.tensor(constraint.gamma.item(), requires_grad=True)
@@ -41,6 +42,14 @@ def test_the_radius_gradient_is_the_derivative_of_the_loss_through_the_last_proj
     param.data += 0.1 * torch.randn(3, 4)
     constraint.step(param, 2, k=1.0, gamma_lr=1e-2)
     assert (constraint.m / (1 - BETAS[0])).item() == pytest.approx(expected.item(), rel=1e-4)
+
+
+def test_a_tensor_without_a_gradient_is_left_alone():
+    param = torch.nn.Parameter(torch.zeros(2, 2))
+    constraint = Constraint(param)
+    param.data += 1.0
+    constraint.step(param, 1, k=1.0, gamma_lr=1e-2)
+    assert torch.equal(param.data, torch.ones(2, 2)) and constraint.c is None
 
 
 def test_positive_gradient_annealing_damps_only_shrinking():

@@ -116,3 +116,11 @@ def test_a_dry_run_states_each_methods_tuning_budget(tmp_path, capsys):
     # the soup's ingredients at 0.5 and 2 times each trial's lr are FT runs outside FT's budget
     assert line == ("configurations per method (its tuning budget): ft 3 (+6 only built on), ft+soup 3, "
                     "lipsum 3, zeroshot 1")
+
+
+def test_the_budget_line_names_runs_at_seeds_only_built_on():
+    """Model Stock's second runs are FT at seed + 1000: FT's configuration, not FT's seeds."""
+    from robustbench_ft.planning.estimate import budget_line
+    from robustbench_ft.planning.plan import plan_grid
+    line = budget_line(plan_grid(["ft", "ft+modelstock"], [0, 1], "embedded", {"steps": 10}))
+    assert "ft 1 (+2 runs at other seeds only built on)" in line and "ft+modelstock 1" in line

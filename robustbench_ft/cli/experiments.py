@@ -145,7 +145,7 @@ def _print_table(plan: Plan, results: Path) -> None:
     frame = frame_from_results(done, {(s.method, s.config_digest(), s.seed) for s in plan.requested_specs()})
     for benchmark in sorted(frame["benchmark"].unique()) if len(frame) else []:
         part = frame[frame["benchmark"] == benchmark]
-        run_seeds = sorted(int(x) for x in part["seed"].unique())
+        run_seeds = sorted(int(x) for x in part.loc[part["requested"].astype(bool), "seed"].unique())
         print(f"\n{benchmark}: accuracy (%), mean ± std over seeds {run_seeds}\n")
         print(to_markdown(build_table(part, ["acc"])))
 

@@ -62,9 +62,11 @@ class Constraint:
 
     @torch.no_grad()
     def step(self, param: torch.Tensor, t: int, k: float, gamma_lr: float) -> None:
+        if param.grad is None:  # no gradient this step: left alone, as the official code skips it
+            return
         c = param.float() - self.start
         norms = row_l1(c)
-        if self.c is not None and param.grad is not None:
+        if self.c is not None:
             g = (param.grad.float() * self.c / self.norms).sum()
             g = torch.where(g > 0, g * k, g)  # on the device: no host sync per tensor
             self.m.mul_(BETAS[0]).add_(g, alpha=1 - BETAS[0])
@@ -94,7 +96,7 @@ class FTP(Method):
 
     hparams = (
         HParam("k", float, 1.0, "positive gradient annealing: a gradient that shrinks gamma is multiplied by k "
-               "(0: the radius never shrinks; 1: the official default, the strongest constraint)", space=(0.5, 1.0)),
+               "(0: such gradients are ignored; 1: the official default, the strongest constraint)", space=(0.5, 1.0)),
         HParam("gamma_lr", float, 1e-2, "Adam step size of each radius gamma (the official code's fixed mu)",
                space=(3e-3, 1e-2, 3e-2)),
     )

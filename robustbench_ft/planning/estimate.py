@@ -102,10 +102,18 @@ def budget_line(plan: Plan) -> str:
     requested: dict[str, set[str]] = {}
     for spec in plan.requested_specs():
         requested.setdefault(key(spec), set()).add(spec.config_digest())
+    asked = {(key(spec), spec.config_digest(), spec.seed) for spec in plan.requested_specs()}
     extra: dict[str, set[str]] = {}
+    other_seeds: dict[str, int] = {}  # requested configurations run at seeds only built on (Model Stock's)
     for spec in plan.specs:
         if key(spec) in requested and spec.config_digest() not in requested[key(spec)]:
             extra.setdefault(key(spec), set()).add(spec.config_digest())
-    counts = ", ".join(f"{m} {len(c)}" + (f" (+{len(extra[m])} only built on)" if m in extra else "")
-                       for m, c in sorted(requested.items()))
+        elif key(spec) in requested and (key(spec), spec.config_digest(), spec.seed) not in asked:
+            other_seeds[key(spec)] = other_seeds.get(key(spec), 0) + 1
+
+    def notes(m: str) -> str:
+        said = [f"+{len(extra[m])} only built on"] if m in extra else []
+        said += [f"+{other_seeds[m]} runs at other seeds only built on"] if m in other_seeds else []
+        return f" ({'; '.join(said)})" if said else ""
+    counts = ", ".join(f"{m} {len(c)}{notes(m)}" for m, c in sorted(requested.items()))
     return f"configurations per method (its tuning budget): {counts}"
