@@ -148,3 +148,18 @@ def _batches(ctx):
     spec = ctx.spec
     return ctx.workbench.benchmark.train_set().train_batches(
         spec.batch_size, torch.Generator().manual_seed(0), ctx.workbench.inputs, ctx.workbench.device)
+
+
+def test_a_resume_state_saved_when_ema_was_a_method_still_loads(mini_benchmark, tmp_path):
+    """Before modifiers, EMA's average was the method's state; such a resume.pt continues the average."""
+    spec = spec_for("ema", mini_benchmark, lr=1e-3, steps=4, eval_every=2)
+    model, method, ctx = _fresh(spec, tmp_path)
+    trainer = Trainer(model, method, ctx)
+    state = trainer.state_dict()
+    average = {k: v + 1.0 if v.is_floating_point() else v for k, v in state["model"].items()}
+    state["method"] = {"average": average, "updates": 5}
+    del state["modifiers"]
+    resumed = Trainer(*_fresh(spec, tmp_path))
+    resumed.load_state_dict(state)
+    (ema,) = resumed.modifiers
+    assert ema.updates == 5 and torch.equal(ema.average.state_dict()["head"], average["head"])
