@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from ..core.config import ConfigError
 from ..methods.base import Batch, Method
-from ..models.classifier import ImageClassifier
+from ..models.classifier import ImageClassifier, cpu_state
 from ..records.result import TrainRecord
 from .context import EngineContext
 from .distributed import mean_over_ranks, wrap
@@ -197,7 +197,7 @@ class Trainer:
             row["id_test_acc"] = id_test_accuracy(delivered, workbench)
         score = row["id_test_acc" if spec.selection == "id_test" else "val_acc"]
         if spec.selection == "last" or score > self.best_score:
-            state = {k: v.detach().to("cpu", copy=True) for k, v in delivered.state_dict().items()}
+            state = cpu_state(delivered)
             self.best_score, self.best_step, self.best_state = score, row["step"], state
 
     def delivered(self) -> ImageClassifier:

@@ -19,13 +19,13 @@ from typing import Any, ClassVar, Iterator
 import torch
 import torch.nn.functional as F
 
-from ..core.declarations import DECLARATIONS, resolve_hparams
+from ..core.declarations import DECLARATIONS, IMPLIED_METHOD, resolve_hparams
 from ..core.hparams import HParam
 from ..core.registry import Registry
 from ..core.spec import RunSpec
 from ..models.classifier import ImageClassifier
 from .context import RunContext
-from .modifier import IMPLIED_METHOD, Modifier, is_modifier
+from .modifier import Modifier, is_modifier
 
 
 class MethodRegistry(Registry[type[Any]]):
@@ -127,12 +127,12 @@ class Method:
 def build_method(spec: RunSpec) -> Method:
     """The method object of a spec: 'a+b' is post-hoc method b applied to a's run, or, when b is
     a modifier, method a trained with b's hooks ('ema' alone: FT with them)."""
-    last = method_class(spec.parts[-1])
-    if not is_modifier(last):
-        return last(spec)
-    first = spec.parts[0]
-    method = method_class(IMPLIED_METHOD if is_modifier(method_class(first)) else first)(spec)
-    method.modifiers = tuple(method_class(part)(spec) for part in spec.parts if is_modifier(method_class(part)))
+    parts = spec.parts
+    if not DECLARATIONS.modifies(parts[-1]):
+        return method_class(parts[-1])(spec)
+    modifiers = [part for part in parts if DECLARATIONS.modifies(part)]
+    method = method_class(IMPLIED_METHOD if parts[0] in modifiers else parts[0])(spec)
+    method.modifiers = tuple(method_class(part)(spec) for part in modifiers)
     for modifier in method.modifiers:
         modifier.check(method)
     return method

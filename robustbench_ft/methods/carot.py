@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier
+from ..models.classifier import ImageClassifier, cpu_state
 from .base import METHODS, Batch
 from .context import RunContext
 from .ema import ema_update
@@ -115,7 +115,8 @@ class CaRot(FLYP):
             ema_update(dict(self.teacher_text.named_parameters()), dict(self.text.named_parameters()), m)
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "teacher_visual": _cpu(self.teacher_visual), "teacher_text": _cpu(self.teacher_text)}
+        return {**super().state_dict(), "teacher_visual": cpu_state(self.teacher_visual),
+                "teacher_text": cpu_state(self.teacher_text)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
@@ -129,7 +130,3 @@ def _frozen(module: torch.nn.Module) -> torch.nn.Module:
     for p in twin.parameters():
         p.requires_grad_(False)
     return twin
-
-
-def _cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}

@@ -25,7 +25,7 @@ import torch
 from ..core.config import ConfigError
 from ..core.hparams import HParam
 from ..core.spec import RunSpec
-from ..models.classifier import ImageClassifier
+from ..models.classifier import ImageClassifier, cpu_state
 from .base import METHODS
 from .context import RunContext
 from .modifier import Modifier
@@ -81,7 +81,7 @@ class EMA(Modifier):
         return self.average
 
     def state_dict(self) -> dict[str, Any]:
-        return {"average": {k: v.detach().cpu().clone() for k, v in self.average.state_dict().items()},
+        return {"average": cpu_state(self.average),
                 "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.hparams import HParam
-from ..models.classifier import ImageClassifier, zeroshot_head
+from ..models.classifier import ImageClassifier, cpu_state, zeroshot_head
 from ..models.text import encode_text
 from .base import METHODS, Batch, Method
 from .context import RunContext
@@ -147,7 +147,7 @@ class FLYP(Method):
         return delivered
 
     def state_dict(self) -> dict[str, Any]:
-        return {"text": {k: v.detach().cpu().clone() for k, v in self.text.state_dict().items()}}
+        return {"text": cpu_state(self.text)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.text.load_state_dict(state["text"])

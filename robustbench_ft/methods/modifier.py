@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..core.declarations import IMPLIED_METHOD, resolve_hparams
+from ..core.declarations import resolve_hparams
 from ..core.hparams import HParam
 from ..core.spec import RunSpec
 from ..models.classifier import ImageClassifier
@@ -27,9 +27,6 @@ from .context import RunContext
 
 if TYPE_CHECKING:
     from .base import Method
-
-__all__ = ["IMPLIED_METHOD", "Modifier", "is_modifier"]
-
 
 class Modifier:
     """Hooks the trainer calls around any trained method; subclasses override what they need."""

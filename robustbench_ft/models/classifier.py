@@ -64,6 +64,12 @@ def interpolate_state(start: dict[str, torch.Tensor], end: dict[str, torch.Tenso
             for k in end}
 
 
+def cpu_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of `module`'s state on the CPU (resume states, the kept checkpoint): one
+    copy per tensor, never an alias of the live weights."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
 def with_bias(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A classifier state_dict saved before the bias existed (spec version 2 and earlier) with
     its implicit zero bias made explicit."""

@@ -100,9 +100,10 @@ def budget_line(plan: Plan) -> str:
     def key(spec) -> str:
         return spec.method if spec.shots is None else f"{spec.method} at {spec.shots} shots"
     requested: dict[str, set[str]] = {}
+    asked: set[tuple[str, str, int]] = set()
     for spec in plan.requested_specs():
         requested.setdefault(key(spec), set()).add(spec.config_digest())
-    asked = {(key(spec), spec.config_digest(), spec.seed) for spec in plan.requested_specs()}
+        asked.add((key(spec), spec.config_digest(), spec.seed))
     extra: dict[str, set[str]] = {}
     other_seeds: dict[str, int] = {}  # requested configurations run at seeds only built on (Model Stock's)
     for spec in plan.specs:

@@ -150,7 +150,7 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
         if seen.state is RunState.NEW:
             continue  # an empty folder: nothing was ever written
         if seen.result is not None:
-            parsed.append(_parse(seen.result))
+            parsed.append(_parse(seen.result, requested))
             folders[seen.result.run] = folder.path
             if seen.result.metrics:
                 primary.setdefault(benchmark_label(seen.result),
@@ -159,7 +159,7 @@ def collect(results_root: str | Path, requested_by: str | None = None) -> Collec
         why = {RunState.FAILED: f"failed: {seen.reason}", RunState.CORRUPT: seen.reason,
                RunState.RUNNING: f"running ({seen.reason})"}.get(seen.state, "incomplete (no result.json)")
         skipped.append((str(folder.path), "; ".join([why, *seen.problems])))
-    return Collection(_frame(_mark_requested(parsed, requested)), skipped, folders, primary)
+    return Collection(_frame(parsed), skipped, folders, primary)
 
 
 def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, str, int | None]] | None = None
@@ -167,21 +167,15 @@ def frame_from_results(results: Iterable[RunResult], requested: set[tuple[str, s
     """The tidy frame of result records already in memory (e.g. those a grid just produced); a
     record counts as requested when `requested` holds its (method, config, seed) or (method,
     config, None) (None: every one)."""
-    return _frame(_mark_requested([_parse(r) for r in results], requested))
+    return _frame([_parse(r, requested) for r in results])
 
 
-def _mark_requested(parsed: list[tuple[dict[str, Any], dict[str, list]]],
-                    requested: set[tuple[str, str, int | None]] | None) -> list[tuple[dict[str, Any], dict[str, list]]]:
-    """Each run's `requested` column: its configuration and seed were asked for (None: every run was)."""
-    for info, rows in parsed:  # a run without rows (no evaluation) is nobody's seed
-        seed = int(rows["seed"][0]) if rows["seed"] else -1
-        info["requested"] = is_requested(requested, info["method"], info["config"], seed)
-    return parsed
-
-
-def _parse(result: RunResult) -> tuple[dict[str, Any], dict[str, list]]:
-    """(run-level columns, rows) of one result record."""
-    return {**_run_info(result), "run": result.run, "requested": True}, _rows(result)
+def _parse(result: RunResult, requested: set[tuple[str, str, int | None]] | None
+           ) -> tuple[dict[str, Any], dict[str, list]]:
+    """(run-level columns, rows) of one result record; `requested`: whether a request asked for
+    its configuration at its seed (records/requests.py; None: every run was)."""
+    asked = is_requested(requested, result.method, result.config, result.seed)
+    return {**_run_info(result), "run": result.run, "requested": asked}, _rows(result)
 
 
 def _frame(parsed: list[tuple[dict[str, Any], dict[str, list]]]) -> pd.DataFrame:
